@@ -1,0 +1,139 @@
+//! The route table: every route the API answers, in one list.
+//!
+//! The same list registers the routes and is what the contract test compares with
+//! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
+
+mod auth;
+mod health;
+mod me;
+mod participants;
+mod staff;
+mod teams;
+mod views;
+
+use actix_web::http::{header, Method};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
+
+use crate::problem::ApiError;
+
+/// One route: its method, its path pattern (ids constrained to digits), and its handler.
+pub struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    route: Route,
+}
+
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path),+ $(,)?) => {
+        vec![$(RouteDef { method: Method::$method, path: $path, route: web::route().method(Method::$method).to($handler) }),+]
+    };
+}
+
+pub fn table() -> Vec<RouteDef> {
+    routes![
+        GET "/health/live" => health::live,
+        GET "/health/ready" => health::ready,
+        GET "/metrics" => health::metrics,
+        GET "/openapi.yaml" => health::openapi,
+
+        POST "/v1/auth/login" => auth::login,
+        POST "/v1/auth/enrol" => auth::enrol,
+        POST "/v1/auth/refresh" => auth::refresh,
+        POST "/v1/auth/logout" => auth::logout,
+        POST "/v1/auth/password" => auth::change_password,
+        GET "/v1/auth/sessions" => auth::list_sessions,
+        DELETE "/v1/auth/sessions/{id:\\d+}" => auth::revoke_session,
+
+        GET "/v1/teams" => teams::list,
+        POST "/v1/teams" => teams::create,
+        GET "/v1/teams/{id:\\d+}" => teams::get,
+        PATCH "/v1/teams/{id:\\d+}" => teams::update,
+
+        GET "/v1/staff" => staff::list,
+        POST "/v1/staff" => staff::create,
+        GET "/v1/staff/me" => staff::me,
+        GET "/v1/staff/{id:\\d+}" => staff::get,
+        PATCH "/v1/staff/{id:\\d+}" => staff::update,
+
+        GET "/v1/participants" => participants::list,
+        POST "/v1/participants" => participants::enrol,
+        GET "/v1/participants/{id:\\d+}" => participants::get,
+        POST "/v1/participants/{id:\\d+}/enrolment-code" => participants::reissue_code,
+        GET "/v1/participants/{id:\\d+}/audit-events" => participants::audit_events,
+
+        GET "/v1/me" => me::get,
+    ]
+}
+
+/// The path as OpenAPI writes it: `{id:\d+}` becomes `{id}`.
+pub fn openapi_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_param = false;
+    let mut skipping = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                out.push(c);
+            }
+            ':' if in_param => skipping = true,
+            '}' if in_param => {
+                in_param = false;
+                skipping = false;
+                out.push(c);
+            }
+            _ if skipping => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Registers every route; each path answers 405 (with `Allow`) to methods it does not have.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut paths: Vec<&'static str> = Vec::new();
+    let mut by_path: Vec<Vec<RouteDef>> = Vec::new();
+    for def in table() {
+        match paths.iter().position(|p| *p == def.path) {
+            Some(i) => by_path[i].push(def),
+            None => {
+                paths.push(def.path);
+                by_path.push(vec![def]);
+            }
+        }
+    }
+    for (path, defs) in paths.into_iter().zip(by_path) {
+        let allow = defs
+            .iter()
+            .map(|d| d.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource =
+            web::resource(path).default_service(web::to(move |_req: HttpRequest| {
+                let allow = allow.clone();
+                async move {
+                    let mut res =
+                        actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+                    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                        res.headers_mut().insert(header::ALLOW, value);
+                    }
+                    Ok::<HttpResponse, actix_web::Error>(res)
+                }
+            }));
+        for def in defs {
+            resource = resource.route(def.route);
+        }
+        cfg.service(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_paths_drop_patterns() {
+        assert_eq!(openapi_path("/v1/teams/{id:\\d+}"), "/v1/teams/{id}");
+        assert_eq!(openapi_path("/v1/me"), "/v1/me");
+    }
+}

@@ -1,0 +1,208 @@
+//! Configuration: typed, layered (defaults, an optional TOML file, the environment), passed
+//! explicitly to whatever needs it. Every setting is documented in the README's table.
+//!
+//! Each field reads the environment variable `IPS_<FIELD>` (for example `IPS_BIND`), except the
+//! database URL, which is the conventional `DATABASE_URL`. `IPS_CONFIG` names the optional file,
+//! whose keys are the field names in lower case.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Address the API listens on.
+    pub bind: String,
+    /// `postgres://...` or `sqlite://file.db`. Secret: a PostgreSQL URL may hold a password.
+    pub database_url: SecretString,
+    /// Largest number of pooled database connections per process.
+    pub database_pool_size: u32,
+    /// `text` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `ips_api=debug,info`.
+    pub log: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub http_workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long SIGTERM waits for in-flight requests and worker ticks.
+    pub shutdown_timeout_seconds: u64,
+    /// When true, the client address for rate limits is taken from `X-Forwarded-For`/`Forwarded`
+    /// (set it only behind a proxy that overwrites those headers).
+    pub trust_forwarded_for: bool,
+    /// Lifetime of an access token.
+    pub access_token_ttl_seconds: i64,
+    /// A staff session ends after this many days without a refresh.
+    pub staff_session_idle_days: i64,
+    /// A participant's device session ends after this many days without a refresh.
+    pub participant_session_idle_days: i64,
+    /// How long an enrolment code stays usable.
+    pub enrolment_code_ttl_hours: i64,
+    /// Failed logins allowed per e-mail address within the window before 429.
+    pub login_max_failures_per_account: i64,
+    /// Failed logins allowed per client address within the window before 429.
+    pub login_max_failures_per_client: i64,
+    /// Wrong enrolment codes allowed per client address within the window before 429.
+    pub enrol_max_failures_per_client: i64,
+    /// The sliding window of the rate limits above.
+    pub auth_failure_window_seconds: i64,
+    /// Seconds between the worker's housekeeping ticks.
+    pub housekeeping_interval_seconds: u64,
+    /// Days an audit event is kept (0 keeps them for ever).
+    pub audit_retention_days: i64,
+}
+
+/// The defaults, as they would appear in a config file.
+#[derive(Serialize)]
+struct Defaults {
+    bind: &'static str,
+    database_url: &'static str,
+    database_pool_size: u32,
+    log_format: LogFormat,
+    log: &'static str,
+    http_workers: usize,
+    body_limit_bytes: usize,
+    shutdown_timeout_seconds: u64,
+    trust_forwarded_for: bool,
+    access_token_ttl_seconds: i64,
+    staff_session_idle_days: i64,
+    participant_session_idle_days: i64,
+    enrolment_code_ttl_hours: i64,
+    login_max_failures_per_account: i64,
+    login_max_failures_per_client: i64,
+    enrol_max_failures_per_client: i64,
+    auth_failure_window_seconds: i64,
+    housekeeping_interval_seconds: u64,
+    audit_retention_days: i64,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    bind: "127.0.0.1:8080",
+    database_url: "sqlite://ips.db",
+    database_pool_size: 16,
+    log_format: LogFormat::Text,
+    log: "info",
+    http_workers: 0,
+    body_limit_bytes: 64 * 1024,
+    shutdown_timeout_seconds: 30,
+    trust_forwarded_for: false,
+    access_token_ttl_seconds: 15 * 60,
+    staff_session_idle_days: 14,
+    participant_session_idle_days: 180,
+    enrolment_code_ttl_hours: 72,
+    login_max_failures_per_account: 5,
+    login_max_failures_per_client: 30,
+    enrol_max_failures_per_client: 10,
+    auth_failure_window_seconds: 15 * 60,
+    housekeeping_interval_seconds: 300,
+    audit_retention_days: 0,
+};
+
+impl Config {
+    /// Defaults, then the file named by `IPS_CONFIG` (if set), then the environment.
+    pub fn load() -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Ok(path) = std::env::var("IPS_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(format!(
+                    "IPS_CONFIG names {path}, which is not a readable file"
+                ));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("IPS_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| format!("configuration: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The defaults alone (tests start from these and change what they need).
+    pub fn defaults() -> Self {
+        Figment::from(Serialized::defaults(DEFAULTS))
+            .extract()
+            .unwrap_or_else(|e| {
+                // The defaults are constants above; failing to read them back is a programming error.
+                unreachable!("the built-in defaults must deserialise: {e}")
+            })
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let positive = [
+            (
+                "IPS_ACCESS_TOKEN_TTL_SECONDS",
+                self.access_token_ttl_seconds,
+            ),
+            ("IPS_STAFF_SESSION_IDLE_DAYS", self.staff_session_idle_days),
+            (
+                "IPS_PARTICIPANT_SESSION_IDLE_DAYS",
+                self.participant_session_idle_days,
+            ),
+            (
+                "IPS_ENROLMENT_CODE_TTL_HOURS",
+                self.enrolment_code_ttl_hours,
+            ),
+            (
+                "IPS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                self.login_max_failures_per_account,
+            ),
+            (
+                "IPS_LOGIN_MAX_FAILURES_PER_CLIENT",
+                self.login_max_failures_per_client,
+            ),
+            (
+                "IPS_ENROL_MAX_FAILURES_PER_CLIENT",
+                self.enrol_max_failures_per_client,
+            ),
+            (
+                "IPS_AUTH_FAILURE_WINDOW_SECONDS",
+                self.auth_failure_window_seconds,
+            ),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
+            return Err(format!("configuration: {name} must be greater than 0"));
+        }
+        if self.body_limit_bytes < 1024 {
+            return Err("configuration: IPS_BODY_LIMIT_BYTES must be at least 1024".into());
+        }
+        if self.housekeeping_interval_seconds == 0 {
+            return Err(
+                "configuration: IPS_HOUSEKEEPING_INTERVAL_SECONDS must be greater than 0".into(),
+            );
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_secret_is_hidden() {
+        let config = Config::defaults();
+        assert_eq!(config.bind, "127.0.0.1:8080");
+        assert_eq!(config.database_url(), "sqlite://ips.db");
+        assert!(config.check().is_ok());
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("ips.db"),
+            "the database URL is redacted: {printed}"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! The database: one connection type over PostgreSQL and SQLite, a pool, and the migrations.
+//!
+//! The backend is chosen from the URL scheme here, not by diesel's `MultiConnection::establish`,
+//! which tries each backend in turn and, because SQLite accepts any string as a file name, would
+//! hide the real error of a mistyped PostgreSQL URL.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::store::StoreError;
+
+/// A connection to either backend; queries written once against it run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Runs the same diesel expression on the concrete connection of either backend, for what the
+/// combined connection cannot express (multi-row inserts, `ON CONFLICT`, `FOR UPDATE SKIP LOCKED`).
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+
+/// Any constant will do; it only has to be the same in every process that migrates.
+const MIGRATION_LOCK_KEY: i64 = 0x0001_b5c0_4da9;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Where to connect, parsed from `DATABASE_URL`.
+#[derive(Clone)]
+pub struct Target {
+    pub backend: Backend,
+    /// The PostgreSQL URL as given, or the SQLite file path (`:memory:` allowed).
+    location: String,
+}
+
+impl std::fmt::Debug for Target {
+    // The PostgreSQL URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.backend {
+            Backend::Postgres => write!(f, "postgres (URL hidden)"),
+            Backend::Sqlite => write!(f, "sqlite file {}", self.location),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:// (got a URL starting with {0:?})")]
+    UnknownScheme(String),
+    #[error("DATABASE_URL names no SQLite file")]
+    EmptySqlitePath,
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Self, ConnectError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self {
+                backend: Backend::Postgres,
+                location: url.to_owned(),
+            });
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            // sqlite://relative.db, sqlite:///absolute.db, sqlite::memory:
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(ConnectError::EmptySqlitePath);
+            }
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                location: path.to_owned(),
+            });
+        }
+        let scheme: String = url.chars().take_while(|c| *c != ':').take(20).collect();
+        Err(ConnectError::UnknownScheme(scheme))
+    }
+
+    fn establish(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.location)?;
+                // Every timestamp column holds UTC; make the session agree so `now()` does too.
+                conn.batch_execute("SET TIME ZONE 'UTC'")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Postgresql(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.location)?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// The r2d2 manager: connects to the backend the URL names and reports its real error.
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.target
+            .establish()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// The shared handle on the database: a pool, and which backend it is.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+/// How long a request waits for a pooled connection before it is told the database is unavailable.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Db {
+    /// Connects (one connection at once, so a bad URL or a database that is down fails here, clearly).
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, ConnectError> {
+        let target = Target::parse(url)?;
+        let backend = target.backend;
+        // `:memory:` gives every connection its own empty database; a pool of one keeps them the same.
+        let pool_size = if target.location.contains(":memory:") {
+            1
+        } else {
+            pool_size.max(1)
+        };
+        // Connect once by hand first: r2d2's build would retry for its whole timeout and then
+        // report only "timed out", hiding why.
+        let first = target
+            .establish()
+            .map_err(|e| ConnectError::Connect(one_line(&e.to_string())))?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .test_on_check_out(true)
+            .build_unchecked(Manager { target });
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn get(&self) -> Result<PooledConnection, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Applies pending migrations. On PostgreSQL this holds an advisory lock, so several
+    /// processes starting at once migrate one at a time.
+    pub fn migrate(&self) -> Result<Vec<String>, ConnectError> {
+        let mut conn = self
+            .get()
+            .map_err(|e| ConnectError::Connect(e.to_string()))?;
+        let applied = match &mut *conn {
+            DbConnection::Postgresql(pg) => {
+                pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                    .map_err(|e| ConnectError::Migrate(e.to_string()))?;
+                let result = pg
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                    .map_err(|e| ConnectError::Migrate(e.to_string()));
+                let unlock =
+                    pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+                let applied = result?;
+                unlock.map_err(|e| ConnectError::Migrate(e.to_string()))?;
+                applied
+            }
+            DbConnection::Sqlite(lite) => lite
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect())
+                .map_err(|e| ConnectError::Migrate(e.to_string()))?,
+        };
+        Ok(applied)
+    }
+
+    /// Runs `f` on a pooled connection on tokio's blocking pool (diesel is synchronous and must
+    /// stay off the async executors), carrying the caller's tracing span.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(anyhow::anyhow!("database task failed: {e}")))?
+    }
+
+    /// Like [`Db::run`], inside one write transaction.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+
+    /// `SELECT 1` on a fresh checkout: what readiness means.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| conn.ping().map_err(StoreError::from)).await
+    }
+}
+
+/// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at once: a
+/// deferred transaction that reads and then writes can fail with "database is locked" instead
+/// of waiting its turn under `busy_timeout`.
+pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+{
+    match conn {
+        DbConnection::Sqlite(lite) => {
+            AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The original error matters more than a failed rollback (which breaks the connection,
+            // so the pool discards it).
+            if let Err(rollback) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::warn!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_their_backend() {
+        assert_eq!(
+            Target::parse("postgres://u@h/db").map(|t| t.backend).ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Target::parse("postgresql://h/db").map(|t| t.backend).ok(),
+            Some(Backend::Postgres)
+        );
+        let lite = Target::parse("sqlite://ips.db").ok();
+        assert_eq!(lite.as_ref().map(|t| t.location.as_str()), Some("ips.db"));
+        let abs = Target::parse("sqlite:///var/lib/ips.db").ok();
+        assert_eq!(
+            abs.as_ref().map(|t| t.location.as_str()),
+            Some("/var/lib/ips.db")
+        );
+        assert!(
+            matches!(Target::parse("mysql://x"), Err(ConnectError::UnknownScheme(s)) if s == "mysql")
+        );
+        assert!(matches!(
+            Target::parse("sqlite://"),
+            Err(ConnectError::EmptySqlitePath)
+        ));
+        assert!(matches!(
+            Target::parse("ips.db"),
+            Err(ConnectError::UnknownScheme(_))
+        ));
+    }
+
+    #[test]
+    fn debug_hides_the_postgres_url() {
+        let t = Target::parse("postgres://u:secret@h/db").ok();
+        assert!(!format!("{t:?}").contains("secret"));
+    }
+}

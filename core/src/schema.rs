@@ -1,0 +1,124 @@
+//! Diesel's description of the tables; the same on both backends (a test checks the migrations agree).
+
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        name -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        team_id -> Nullable<BigInt>,
+        phone -> Nullable<Text>,
+        working_hours -> Nullable<Text>,
+        password_hash -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> BigInt,
+        team_id -> BigInt,
+        specialist_id -> BigInt,
+        display_name -> Text,
+        preferred_language -> Text,
+        time_zone -> Text,
+        birth_year -> Nullable<Integer>,
+        status -> Text,
+        enrolled_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        created_by -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enrolment_codes (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        code_hash -> Text,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        staff_id -> Nullable<BigInt>,
+        participant_id -> Nullable<BigInt>,
+        device_label -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        access_token_hash -> Text,
+        access_expires_at -> Timestamp,
+        refresh_token_hash -> Text,
+        refresh_expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    used_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> BigInt,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_failures (id) {
+        id -> BigInt,
+        bucket -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        participant_id -> Nullable<BigInt>,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(staff -> teams (team_id));
+diesel::joinable!(participants -> teams (team_id));
+diesel::joinable!(participants -> staff (specialist_id));
+diesel::joinable!(enrolment_codes -> participants (participant_id));
+diesel::joinable!(sessions -> participants (participant_id));
+diesel::joinable!(sessions -> staff (staff_id));
+diesel::joinable!(used_refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    teams,
+    staff,
+    participants,
+    enrolment_codes,
+    sessions,
+    used_refresh_tokens,
+    auth_failures,
+    audit_events,
+);

@@ -1,0 +1,44 @@
+//! Nightly-style clean-up the worker runs: expired secrets and stale counters go.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::{audit, auth_failures, sessions, StoreError};
+use crate::db::DbConnection;
+use crate::schema::enrolment_codes;
+
+/// How long ended sessions and spent codes stay for inspection before they are deleted.
+const KEEP_ENDED: Duration = Duration::days(30);
+/// Failure counters older than any rate-limit window are useless.
+const KEEP_FAILURES: Duration = Duration::days(1);
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub sessions: usize,
+    pub enrolment_codes: usize,
+    pub auth_failures: usize,
+    pub audit_events: usize,
+}
+
+pub fn sweep(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    audit_retention: Option<Duration>,
+) -> Result<Swept, StoreError> {
+    let sessions = sessions::purge_ended_before(conn, now - KEEP_ENDED)?;
+    let enrolment_codes = diesel::delete(
+        enrolment_codes::table.filter(enrolment_codes::expires_at.lt(now - KEEP_ENDED)),
+    )
+    .execute(conn)?;
+    let auth_failures = auth_failures::purge_before(conn, now - KEEP_FAILURES)?;
+    let audit_events = match audit_retention {
+        Some(keep) => audit::purge_before(conn, now - keep)?,
+        None => 0,
+    };
+    Ok(Swept {
+        sessions,
+        enrolment_codes,
+        auth_failures,
+        audit_events,
+    })
+}

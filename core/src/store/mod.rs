@@ -1,0 +1,106 @@
+//! The store: every query the product makes, one module per table or aggregate.
+//!
+//! Functions take `&mut DbConnection` so callers compose them inside one transaction
+//! (`Db::write`); none of them opens a transaction of its own unless it says so.
+
+pub mod audit;
+pub mod auth_failures;
+pub mod enrolment_codes;
+pub mod housekeeping;
+pub mod participants;
+pub mod sessions;
+pub mod staff;
+pub mod teams;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// A store failure, classified by what the caller should tell its client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or state conflict; the text names what clashed (safe to show).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is too busy: worth retrying later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<DieselError> for StoreError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => StoreError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(info.constraint_name().unwrap_or("unique").to_owned())
+            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => StoreError::Unavailable(info.message().to_owned()),
+            DieselError::DatabaseError(_, ref info) if is_transient(info.message()) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
+            DieselError::BrokenTransactionManager => {
+                StoreError::Unavailable("broken transaction".into())
+            }
+            other => StoreError::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+/// Messages that mean "the server went away or is busy", which diesel reports as `Unknown`.
+fn is_transient(message: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        "database is locked",
+        "server closed the connection",
+        "terminating connection",
+        "connection to server",
+        "no connection to the server",
+        "could not receive data",
+        "SSL connection has been closed",
+        "the database system is",
+    ];
+    MARKERS.iter().any(|m| message.contains(m))
+}
+
+/// Now, in UTC, at the microsecond precision both backends store.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Stored timestamps are naive UTC; the API speaks RFC 3339 with an explicit `Z`.
+pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}
+
+/// A page of a keyset-paginated list: `next_after` is the last id when more rows follow.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_after: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows: the extra row only says that more follow.
+    pub fn from_rows(mut rows: Vec<T>, limit: i64, id_of: impl Fn(&T) -> i64) -> Self {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_after = if more { rows.last().map(&id_of) } else { None };
+        Page {
+            items: rows,
+            next_after,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_after: self.next_after,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The `ips` binary: configuration errors, the first admin, and a clean stop on SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TestApp, TestDatabase, PASSWORD};
+
+fn ips() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ips"));
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("IPS_CONFIG")
+        .env("IPS_LOG", "warn");
+    command
+}
+
+#[test]
+fn a_bad_database_url_is_one_clear_line() {
+    for (url, expected) in [
+        ("mysql://localhost/ips", "DATABASE_URL must start with"),
+        (
+            "postgres://nobody@127.0.0.1:1/ips",
+            "cannot connect to the database",
+        ),
+        (
+            "sqlite:///nonexistent-dir/for/sure/ips.db",
+            "cannot connect to the database",
+        ),
+    ] {
+        let out = ips()
+            .arg("migrate")
+            .env("DATABASE_URL", url)
+            .output()
+            .expect("run ips");
+        assert!(!out.status.success(), "{url} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "one line for {url}: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{url}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_bad_setting_is_named() {
+    let out = ips()
+        .arg("migrate")
+        .env("IPS_ACCESS_TOKEN_TTL_SECONDS", "-5")
+        .output()
+        .expect("run ips");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("IPS_ACCESS_TOKEN_TTL_SECONDS"));
+}
+
+#[tokio::test]
+async fn the_first_admin_is_created_from_stdin_and_can_log_in() {
+    let database = TestDatabase::new();
+    let mut child = ips()
+        .args([
+            "admin",
+            "create-staff",
+            "--email",
+            "first@example.no",
+            "--name",
+            "First Admin",
+            "--role",
+            "admin",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ips admin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("write password");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin first@example.no"));
+
+    let app = TestApp::spawn_on(database, None, |_| {}).await;
+    assert_eq!(app.login("first@example.no", PASSWORD).await.status, 200);
+}
+
+#[test]
+fn a_weak_password_from_stdin_is_refused() {
+    let database = TestDatabase::new();
+    let mut child = ips()
+        .args([
+            "admin",
+            "create-staff",
+            "--email",
+            "a@example.no",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+        ])
+        .env("DATABASE_URL", &database.url)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"short\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let database = TestDatabase::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut child = ips()
+        .env("DATABASE_URL", &database.url)
+        .env("IPS_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run ips");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "ips did not start listening");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "exit status {status:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "ips did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

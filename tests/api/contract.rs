@@ -1,0 +1,72 @@
+//! The contract and the app agree: every route in the app is in openapi.yaml, and the reverse.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let paths = doc["paths"].as_mapping().expect("paths");
+    let mut out = BTreeSet::new();
+    for (path, item) in paths {
+        let path = path.as_str().expect("path key").to_owned();
+        for (method, _) in item.as_mapping().expect("path item") {
+            let method = method.as_str().expect("method key");
+            if METHODS.contains(&method) {
+                out.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+fn served() -> BTreeSet<(String, String)> {
+    ips_api::routes::table()
+        .iter()
+        .map(|r| {
+            (
+                r.method.as_str().to_owned(),
+                ips_api::routes::openapi_path(r.path),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_route_is_documented_and_every_documented_route_exists() {
+    let documented = documented();
+    let served = served();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let phantom: Vec<_> = documented.difference(&served).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        phantom.is_empty(),
+        "openapi.yaml describes routes the app does not have: {phantom:?}"
+    );
+    assert!(served.len() > 20);
+}
+
+#[test]
+fn every_operation_documents_its_errors_as_problems() {
+    let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, op) in item.as_mapping().expect("path item") {
+            if !METHODS.contains(&method.as_str().unwrap_or_default()) {
+                continue;
+            }
+            let responses = op["responses"].as_mapping().expect("responses");
+            assert!(!responses.is_empty(), "{method:?} {path:?} has responses");
+            assert!(
+                op["operationId"].as_str().is_some(),
+                "{method:?} {path:?} has an operationId"
+            );
+        }
+    }
+}

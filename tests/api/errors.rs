@@ -1,0 +1,297 @@
+//! Every error class is problem+json with the right status; no input makes the server fail.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestApp, World};
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.send(Method::GET, "/v1/nothing-here", None, None)
+            .await
+            .assert_problem(404),
+        "not-found"
+    );
+    assert_eq!(
+        app.send(Method::GET, "/", None, None)
+            .await
+            .assert_problem(404),
+        "not-found"
+    );
+    let wrong = app.send(Method::PUT, "/v1/teams", None, None).await;
+    assert_eq!(wrong.assert_problem(405), "method-not-allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, POST"));
+    let wrong = app.send(Method::DELETE, "/health/live", None, None).await;
+    assert_eq!(wrong.assert_problem(405), "method-not-allowed");
+}
+
+#[tokio::test]
+async fn bodies_that_cannot_be_read() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/v1/auth/login", app.address);
+
+    let malformed = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(malformed).await.assert_problem(400),
+        "malformed-request"
+    );
+
+    let trailing = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{} {}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(trailing).await.assert_problem(400),
+        "malformed-request"
+    );
+
+    let deep = "[".repeat(5000);
+    let deep = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(deep).await.assert_problem(400),
+        "malformed-request"
+    );
+
+    let form = app
+        .client
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(form).await.assert_problem(415),
+        "unsupported-media-type"
+    );
+
+    let none = app.client.post(&url).body("{}").send().await.unwrap();
+    assert_eq!(
+        TestApp::read(none).await.assert_problem(415),
+        "unsupported-media-type"
+    );
+
+    let huge = format!(
+        "{{\"email\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(200_000)
+    );
+    let huge = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(huge).await.assert_problem(413),
+        "payload-too-large"
+    );
+
+    let wrong_shape = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "email": 42, "password": "x" }),
+        )
+        .await;
+    assert_eq!(wrong_shape.invalid_fields(), vec!["email"]);
+
+    let missing = app
+        .post("/v1/auth/login", None, json!({ "email": "a@b.no" }))
+        .await;
+    assert_eq!(missing.assert_problem(422), "validation");
+
+    let unknown_field = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "email": "a@b.no", "password": "x", "admin": true }),
+        )
+        .await;
+    assert_eq!(unknown_field.assert_problem(422), "validation");
+}
+
+#[tokio::test]
+async fn validation_lists_every_bad_field() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let reply = app
+        .post("/v1/staff", Some(&admin), json!({ "email": "not-an-email", "name": "", "role": "specialist", "team_id": 1, "password": "short" }))
+        .await;
+    assert_eq!(reply.invalid_fields(), vec!["email", "name", "password"]);
+
+    let reply = app.post("/v1/staff", Some(&admin), json!({ "email": "x@example.no", "name": "X", "role": "boss", "password": "long enough password" })).await;
+    assert_eq!(reply.invalid_fields(), vec!["role"]);
+}
+
+#[tokio::test]
+async fn tokens_missing_malformed_or_unknown() {
+    let app = TestApp::spawn().await;
+    let none = app.send(Method::GET, "/v1/staff/me", None, None).await;
+    assert_eq!(none.assert_problem(401), "unauthenticated");
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer realm=\"ips\"")
+    );
+    assert_eq!(
+        app.get("/v1/staff/me", "garbage").await.assert_problem(401),
+        "unauthenticated"
+    );
+    let unknown = format!("ipsa_{}", "A".repeat(43));
+    assert_eq!(
+        app.get("/v1/staff/me", &unknown).await.assert_problem(401),
+        "unauthenticated"
+    );
+    let basic = app
+        .client
+        .get(format!("{}/v1/staff/me", app.address))
+        .header("authorization", "Basic YTpi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        TestApp::read(basic).await.assert_problem(401),
+        "unauthenticated"
+    );
+}
+
+#[tokio::test]
+async fn ids_and_queries_that_make_no_sense() {
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    assert_eq!(
+        app.get("/v1/participants/abc", &world.specialist)
+            .await
+            .assert_problem(404),
+        "not-found"
+    );
+    assert_eq!(
+        app.get(
+            "/v1/participants/99999999999999999999999",
+            &world.specialist
+        )
+        .await
+        .assert_problem(404),
+        "not-found"
+    );
+    assert_eq!(
+        app.get("/v1/participants/424242", &world.specialist)
+            .await
+            .assert_problem(404),
+        "not-found"
+    );
+    assert_eq!(
+        app.get("/v1/participants?limit=0", &world.specialist)
+            .await
+            .invalid_fields(),
+        vec!["limit"]
+    );
+    assert_eq!(
+        app.get("/v1/participants?limit=abc", &world.specialist)
+            .await
+            .assert_problem(422),
+        "validation"
+    );
+    assert_eq!(
+        app.get("/v1/participants?cursor=%%%", &world.specialist)
+            .await
+            .assert_problem(422),
+        "validation"
+    );
+    assert_eq!(
+        app.get("/v1/participants?cursor=bm9wZQ", &world.specialist)
+            .await
+            .invalid_fields(),
+        vec!["cursor"]
+    );
+    assert_eq!(
+        app.get("/v1/participants?surprise=1", &world.specialist)
+            .await
+            .assert_problem(422),
+        "validation"
+    );
+}
+
+/// A sweep of odd inputs over every write route: none may answer 5xx.
+#[tokio::test]
+async fn no_input_makes_the_server_fail() {
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!("string"),
+        json!(12),
+        json!({}),
+        json!({ "name": null, "email": [], "display_name": { "a": 1 } }),
+        json!({ "display_name": "\u{0000}\u{202e}", "time_zone": "../../etc/passwd", "birth_year": -1 }),
+        json!({ "display_name": "x".repeat(10_000) }),
+        json!({ "team_id": i64::MAX, "specialist_id": -1, "code": "🙂🙂🙂🙂-🙂🙂🙂🙂" }),
+        json!({ "refresh_token": "ipsr_' OR 1=1 --", "code": "' OR 1=1 --" }),
+    ];
+    let routes = [
+        "/v1/auth/login",
+        "/v1/auth/enrol",
+        "/v1/auth/refresh",
+        "/v1/auth/password",
+        "/v1/teams",
+        "/v1/staff",
+        "/v1/participants",
+        "/v1/participants/1/enrolment-code",
+    ];
+    for route in routes {
+        for body in &bodies {
+            for token in [
+                None,
+                Some(world.admin.as_str()),
+                Some(world.specialist.as_str()),
+            ] {
+                let reply = app.post(route, token, body.clone()).await;
+                assert!(
+                    reply.status.as_u16() < 500,
+                    "{route} with {body}: {} {}",
+                    reply.status,
+                    reply.text
+                );
+                if !reply.status.is_success() {
+                    reply.assert_problem(reply.status.as_u16());
+                }
+            }
+        }
+    }
+    for body in &bodies {
+        let reply = app.patch("/v1/staff/1", &world.admin, body.clone()).await;
+        assert!(
+            reply.status.as_u16() < 500,
+            "PATCH staff with {body}: {}",
+            reply.text
+        );
+        let reply = app.patch("/v1/teams/1", &world.admin, body.clone()).await;
+        assert!(
+            reply.status.as_u16() < 500,
+            "PATCH team with {body}: {}",
+            reply.text
+        );
+    }
+}

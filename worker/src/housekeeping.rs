@@ -1,0 +1,20 @@
+//! The housekeeping tick: deletes ended sessions, spent codes and stale rate-limit counters.
+
+use ips_core::store::{housekeeping, now};
+use ips_core::Db;
+
+pub async fn tick(db: &Db, audit_retention: Option<chrono::Duration>) {
+    match db
+        .write(move |conn| housekeeping::sweep(conn, now(), audit_retention))
+        .await
+    {
+        Ok(swept) => tracing::info!(
+            sessions = swept.sessions,
+            enrolment_codes = swept.enrolment_codes,
+            auth_failures = swept.auth_failures,
+            audit_events = swept.audit_events,
+            "housekeeping tick"
+        ),
+        Err(e) => tracing::warn!(error = %e, "housekeeping tick failed; the next tick retries"),
+    }
+}
