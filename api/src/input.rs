@@ -134,6 +134,15 @@ fn default_message(code: &str) -> String {
     }
 }
 
+/// A name must have something other than spaces in it (validator's `length` counts spaces).
+pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
+    if text.trim().is_empty() {
+        Err(validator::ValidationError::new("blank").with_message("must not be blank".into()))
+    } else {
+        Ok(())
+    }
+}
+
 /// Parses a query string into `T`; a bad value is a 422 naming the parameter.
 pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     serde_urlencoded::from_str::<T>(req.query_string())

@@ -431,3 +431,46 @@ async fn guessing_enrolment_codes_is_rate_limited() {
     assert_eq!(limited.assert_problem(429), "rate-limited");
     assert!(limited.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_is_rate_limited() {
+    let app = TestApp::spawn().await;
+    app.create_admin("admin@example.no").await;
+    let token = app.access_token("admin@example.no").await;
+    for _ in 0..5 {
+        let reply = app
+            .post(
+                "/v1/auth/password",
+                Some(&token),
+                json!({ "current_password": "a guess", "new_password": "a brand new password" }),
+            )
+            .await;
+        assert_eq!(reply.invalid_fields(), vec!["current_password"]);
+    }
+    let limited = app
+        .post(
+            "/v1/auth/password",
+            Some(&token),
+            json!({ "current_password": PASSWORD, "new_password": "a brand new password" }),
+        )
+        .await;
+    assert_eq!(limited.assert_problem(429), "rate-limited");
+    assert_eq!(
+        app.login("admin@example.no", PASSWORD)
+            .await
+            .assert_problem(429),
+        "rate-limited"
+    );
+}
+
+#[tokio::test]
+async fn names_of_only_spaces_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    assert_eq!(
+        app.post("/v1/teams", Some(&admin), json!({ "name": "   " }))
+            .await
+            .invalid_fields(),
+        vec!["name"]
+    );
+}

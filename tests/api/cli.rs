@@ -166,15 +166,33 @@ fn sigterm_stops_the_server_cleanly() {
 async fn no_secret_reaches_the_log() {
     let database = TestDatabase::new();
     let mut admin = ips()
-        .args(["admin", "create-staff", "--email", "admin@example.no", "--name", "Admin", "--role", "admin"])
+        .args([
+            "admin",
+            "create-staff",
+            "--email",
+            "admin@example.no",
+            "--name",
+            "Admin",
+            "--role",
+            "admin",
+        ])
         .env("DATABASE_URL", &database.url)
         .stdin(Stdio::piped())
         .spawn()
         .expect("run ips admin");
-    admin.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("password");
+    admin
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("password");
     assert!(admin.wait().expect("wait").success());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
     let log = tempfile::NamedTempFile::new().expect("log file");
     let mut child = ips()
         .env("DATABASE_URL", &database.url)
@@ -188,7 +206,12 @@ async fn no_secret_reaches_the_log() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while client.get(format!("{base}/health/live")).send().await.is_err() {
+    while client
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "ips did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -197,29 +220,79 @@ async fn no_secret_reaches_the_log() {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        async move { request.send().await.expect("send").json::<serde_json::Value>().await.expect("json") }
+        async move {
+            request
+                .send()
+                .await
+                .expect("send")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
     };
-    let login = post("/v1/auth/login", None, serde_json::json!({ "email": "admin@example.no", "password": PASSWORD })).await;
-    let refreshed = post("/v1/auth/refresh", None, serde_json::json!({ "refresh_token": login["refresh_token"] })).await;
-    let admin_token = refreshed["access_token"].as_str().expect("token").to_owned();
-    let team = post("/v1/teams", Some(&admin_token), serde_json::json!({ "name": "T" })).await;
+    let login = post(
+        "/v1/auth/login",
+        None,
+        serde_json::json!({ "email": "admin@example.no", "password": PASSWORD }),
+    )
+    .await;
+    let refreshed = post(
+        "/v1/auth/refresh",
+        None,
+        serde_json::json!({ "refresh_token": login["refresh_token"] }),
+    )
+    .await;
+    let admin_token = refreshed["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let team = post(
+        "/v1/teams",
+        Some(&admin_token),
+        serde_json::json!({ "name": "T" }),
+    )
+    .await;
     post(
         "/v1/staff",
         Some(&admin_token),
         serde_json::json!({ "email": "s@example.no", "name": "S", "role": "specialist", "team_id": team["id"], "password": PASSWORD }),
     )
     .await;
-    let specialist = post("/v1/auth/login", None, serde_json::json!({ "email": "s@example.no", "password": PASSWORD })).await;
+    let specialist = post(
+        "/v1/auth/login",
+        None,
+        serde_json::json!({ "email": "s@example.no", "password": PASSWORD }),
+    )
+    .await;
     let specialist_token = specialist["access_token"].as_str().expect("token");
-    let enrolled = post("/v1/participants", Some(specialist_token), serde_json::json!({ "display_name": "P" })).await;
-    let code = enrolled["enrolment_code"]["code"].as_str().expect("code").to_owned();
+    let enrolled = post(
+        "/v1/participants",
+        Some(specialist_token),
+        serde_json::json!({ "display_name": "P" }),
+    )
+    .await;
+    let code = enrolled["enrolment_code"]["code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
     let device = post("/v1/auth/enrol", None, serde_json::json!({ "code": code })).await;
-    post("/v1/auth/login", None, serde_json::json!({ "email": "admin@example.no", "password": "a wrong guess at it" })).await;
+    post(
+        "/v1/auth/login",
+        None,
+        serde_json::json!({ "email": "admin@example.no", "password": "a wrong guess at it" }),
+    )
+    .await;
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     child.wait().expect("wait");
     let written = std::fs::read_to_string(log.path()).expect("read log");
-    assert!(written.contains("request done"), "the log has request lines: {written}");
+    assert!(
+        written.contains("request done"),
+        "the log has request lines: {written}"
+    );
     let secrets = [
         PASSWORD.to_owned(),
         "a wrong guess at it".to_owned(),
@@ -234,6 +307,9 @@ async fn no_secret_reaches_the_log() {
         device["refresh_token"].as_str().expect("t").to_owned(),
     ];
     for secret in secrets {
-        assert!(!written.contains(&secret), "the log must not contain {secret}");
+        assert!(
+            !written.contains(&secret),
+            "the log must not contain {secret}"
+        );
     }
 }

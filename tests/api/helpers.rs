@@ -166,7 +166,7 @@ impl Reply {
             .to_owned()
     }
 
-    /// The fields named in a 422's `errors` list.
+    /// The fields named in a 422's `errors` list (each once, though a field may fail several rules).
     pub fn invalid_fields(&self) -> Vec<String> {
         assert_eq!(self.assert_problem(422), "validation");
         self.body["errors"]
@@ -177,6 +177,8 @@ impl Reply {
                 assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()));
                 e["field"].as_str().expect("field").to_owned()
             })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect()
     }
 

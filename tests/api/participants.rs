@@ -174,8 +174,8 @@ async fn a_specialist_never_reaches_a_participant_outside_their_caseload() {
     assert_eq!(
         app.get(&format!("/v1/participants/{mine}"), &w.admin)
             .await
-            .assert_problem(404),
-        "not-found"
+            .assert_problem(403),
+        "forbidden"
     );
 }
 

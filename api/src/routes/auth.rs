@@ -305,7 +305,9 @@ pub struct PasswordChange {
     new_password: String,
 }
 
-/// A staff member changes their password; every other session of theirs ends.
+/// A staff member changes their password; every other session of theirs ends. A wrong current
+/// password counts against the same per-account limit as a failed login, so a stolen access
+/// token cannot be used to guess the password.
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: StaffCaller,
@@ -316,14 +318,20 @@ pub async fn change_password(
         new_password,
     } = body.0;
     let id = caller.id;
-    let stored = state
+    let config = state.config.clone();
+    let window = Duration::seconds(config.auth_failure_window_seconds);
+    let max = config.login_max_failures_per_account;
+    let (bucket, stored) = state
         .db
         .run(move |conn| {
-            let member = staff::get(conn, id)?;
-            Ok(staff::find_for_login(conn, &member.email)?.map(|(_, hash)| hash))
+            let (email, hash) = staff::credentials(conn, id)?;
+            let bucket = auth_failures::bucket("login-account", &email);
+            match auth_failures::retry_after(conn, &bucket, max, window, now())? {
+                Some(wait) => Ok(Err(rate_limited(wait))),
+                None => Ok(Ok((bucket, hash))),
+            }
         })
-        .await?
-        .ok_or(ApiError::NotFound)?;
+        .await??;
     let new_hash = web::block(move || {
         if !password::verify(&current_password, &stored) {
             return Ok(None);
@@ -332,29 +340,36 @@ pub async fn change_password(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))??;
-    let Some(new_hash) = new_hash else {
-        return Err(ApiError::invalid(
-            "current_password",
-            "is not your current password",
-        ));
-    };
     let session_id = caller.session_id;
-    state
+    let changed = state
         .db
         .write(move |conn| {
             let at = now();
+            let Some(new_hash) = new_hash else {
+                auth_failures::record(conn, &[&bucket], at)?;
+                return Ok(false);
+            };
             let changes = staff::StaffChanges {
                 password_hash: Some(new_hash),
                 updated_at: Some(at),
                 ..Default::default()
             };
             staff::update(conn, id, changes)?;
-            let others = sessions::list_live(conn, Subject::Staff(id), None, 10_000, at)?;
-            for s in others.items.into_iter().filter(|s| s.id != session_id) {
-                sessions::revoke(conn, s.id, RevokeReason::Revoked, at)?;
-            }
-            Ok(())
+            sessions::revoke_all_except(
+                conn,
+                Subject::Staff(id),
+                session_id,
+                RevokeReason::Revoked,
+                at,
+            )?;
+            Ok(true)
         })
         .await?;
+    if !changed {
+        return Err(ApiError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,7 @@ use validator::{Validate, ValidationError};
 
 use super::views::{EnrolmentCodeView, ParticipantView};
 use crate::auth::{request_id, StaffCaller};
-use crate::input::{parse_query, Body};
+use crate::input::{not_blank, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -34,10 +34,11 @@ pub fn language(code: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// IPS is open from age 16 and there is no upper age; a birth year only has to be plausible.
+/// IPS is open from age 16 (someone born this year minus 16 may still be 15 for a few
+/// months, hence minus 15) and there is no upper age; a birth year only has to be plausible.
 fn plausible_birth_year(year: i32) -> Result<(), ValidationError> {
     let this_year = Utc::now().year();
-    if (1900..=this_year - 14).contains(&year) {
+    if (1900..=this_year - 15).contains(&year) {
         Ok(())
     } else {
         Err(ValidationError::new("birth_year")
@@ -50,11 +51,17 @@ fn plausible_birth_year(year: i32) -> Result<(), ValidationError> {
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct Enrolment {
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "not_blank")
+    )]
     display_name: String,
     #[validate(custom(function = "language"))]
     preferred_language: Option<String>,
-    #[validate(custom(function = "iana_time_zone"))]
+    #[validate(
+        length(max = 64, message = "must be at most 64 characters"),
+        custom(function = "iana_time_zone")
+    )]
     time_zone: Option<String>,
     #[validate(custom(function = "plausible_birth_year"))]
     birth_year: Option<i32>,
@@ -211,6 +218,7 @@ pub async fn get(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Specialist, Role::Supervisor])?;
     let id = path.into_inner();
     let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
     let participant = state
@@ -236,6 +244,7 @@ pub async fn reissue_code(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Specialist, Role::Supervisor])?;
     let id = path.into_inner();
     let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
     let ttl = Duration::hours(state.config.enrolment_code_ttl_hours);

@@ -11,7 +11,7 @@ use validator::{Validate, ValidationError};
 
 use super::views::StaffView;
 use crate::auth::StaffCaller;
-use crate::input::{parse_query, Body};
+use crate::input::{not_blank, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -42,7 +42,10 @@ fn role_from(text: &str) -> Result<Role, ApiError> {
 pub struct NewStaff {
     #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     email: String,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     name: String,
     role: String,
     team_id: Option<i64>,
@@ -166,7 +169,10 @@ pub async fn get(
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct StaffPatch {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     name: Option<String>,
     role: Option<String>,
     #[serde(default, deserialize_with = "double_option")]

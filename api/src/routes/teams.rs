@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::views::TeamView;
 use crate::auth::StaffCaller;
-use crate::input::{parse_query, Body};
+use crate::input::{not_blank, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -17,7 +17,10 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     name: String,
     #[validate(length(min = 3, max = 40, message = "must be 3 to 40 characters"))]
     phone: Option<String>,
@@ -88,13 +91,16 @@ pub async fn get(
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
     name: Option<String>,
     #[serde(default, deserialize_with = "super::staff::double_option")]
     #[validate(length(min = 3, max = 40, message = "must be 3 to 40 characters"))]
     phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::staff::double_option")]
-    #[validate(email(message = "must be an e-mail address"))]
+    #[validate(email(message = "must be an e-mail address"), length(max = 254))]
     email: Option<Option<String>>,
 }
 

@@ -1,7 +1,7 @@
 //! One-time enrolment codes: what a specialist reads out or writes down for a new participant.
 //!
 //! Eight characters from an alphabet without look-alikes (no 0/O, 1/I/L, no U), shown as
-//! `ABCD-EFGH`, typed in any case with or without the dash. 31^8 is about 8.5e11 codes; with a
+//! `ABCD-EFGH`, typed in any case with or without the dash. 30^8 is about 6.6e11 codes; with a
 //! short expiry, single use and a rate limit on guesses, guessing one is hopeless.
 
 use rand::Rng;

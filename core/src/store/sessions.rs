@@ -362,6 +362,31 @@ pub fn revoke_all(
     })
 }
 
+/// Ends every session of a subject but one (after a password change, all but the current).
+pub fn revoke_all_except(
+    conn: &mut DbConnection,
+    subject: Subject,
+    keep: i64,
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let live = sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::id.ne(keep));
+    let set = (
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq(reason.as_str()),
+    );
+    Ok(match subject {
+        Subject::Staff(id) => diesel::update(live.filter(sessions::staff_id.eq(id)))
+            .set(set)
+            .execute(conn)?,
+        Subject::Participant(id) => diesel::update(live.filter(sessions::participant_id.eq(id)))
+            .set(set)
+            .execute(conn)?,
+    })
+}
+
 /// The subject's live sessions, newest first.
 pub fn list_live(
     conn: &mut DbConnection,

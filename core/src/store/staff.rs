@@ -90,6 +90,14 @@ pub fn find_for_login(
         .optional()?)
 }
 
+/// The account's e-mail and password hash, for checking a password change.
+pub fn credentials(conn: &mut DbConnection, id: i64) -> Result<(String, String), StoreError> {
+    Ok(staff::table
+        .find(id)
+        .select((staff::email, staff::password_hash))
+        .first(conn)?)
+}
+
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<StaffMember, StoreError> {
     Ok(staff::table
         .find(id)
