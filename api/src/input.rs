@@ -143,6 +143,21 @@ pub fn not_blank(text: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// A validation error with its message, for `Validate` written by hand (rules that span fields or
+/// live in `ips-core`).
+pub fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> validator::ValidationError {
+    validator::ValidationError::new("invalid").with_message(message.into())
+}
+
+/// `Ok` when nothing was added to `errors`.
+pub fn outcome(errors: ValidationErrors) -> Result<(), ValidationErrors> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// Parses a query string into `T`; a bad value is a 422 naming the parameter.
 pub fn parse_query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, ApiError> {
     serde_urlencoded::from_str::<T>(req.query_string())

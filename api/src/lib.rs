@@ -7,6 +7,7 @@ pub mod auth;
 pub mod input;
 pub mod metrics;
 pub mod pagination;
+pub mod preconditions;
 pub mod problem;
 pub mod routes;
 pub mod startup;

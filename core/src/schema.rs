@@ -41,6 +41,10 @@ diesel::table! {
         withdrawn_at -> Nullable<Timestamp>,
         created_by -> BigInt,
         updated_at -> Timestamp,
+        quiet_hours_start -> Text,
+        quiet_hours_end -> Text,
+        reminder_offsets -> Text,
+        lock_screen_previews -> Bool,
     }
 }
 
@@ -104,6 +108,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_preferences (participant_id) {
+        participant_id -> BigInt,
+        goal -> Nullable<Text>,
+        desired_roles -> Text,
+        industries -> Text,
+        interests -> Text,
+        skills -> Text,
+        experience -> Nullable<Text>,
+        hours_per_week_min -> Nullable<Integer>,
+        hours_per_week_max -> Nullable<Integer>,
+        preferred_times -> Text,
+        locations -> Text,
+        max_commute_minutes -> Nullable<Integer>,
+        avoid -> Text,
+        disclosure -> Nullable<Text>,
+        disclosure_notes -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by_kind -> Text,
+        updated_by_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    job_preference_changes (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        version -> Integer,
+        changed_at -> Timestamp,
+        changed_by_kind -> Text,
+        changed_by_id -> BigInt,
+        snapshot -> Text,
+    }
+}
+
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -111,6 +152,8 @@ diesel::joinable!(enrolment_codes -> participants (participant_id));
 diesel::joinable!(sessions -> participants (participant_id));
 diesel::joinable!(sessions -> staff (staff_id));
 diesel::joinable!(used_refresh_tokens -> sessions (session_id));
+diesel::joinable!(job_preferences -> participants (participant_id));
+diesel::joinable!(job_preference_changes -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -121,4 +164,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_refresh_tokens,
     auth_failures,
     audit_events,
+    job_preferences,
+    job_preference_changes,
 );

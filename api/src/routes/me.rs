@@ -1,10 +1,19 @@
 //! The participant's own records, for the companion app.
 
-use actix_web::{web, HttpResponse};
-use ips_core::store::participants;
+use actix_web::{web, HttpRequest, HttpResponse};
+use ips_core::domain::settings::{
+    encode_reminder_offsets, normalise_reminder_offsets, parse_clock, QuietHours,
+};
+use ips_core::store::audit::{self, Actor, Entry};
+use ips_core::store::now;
+use ips_core::store::participants::{self, ParticipantChanges};
+use serde::Deserialize;
+use validator::{Validate, ValidationErrors};
 
+use super::participants::{iana_time_zone, language};
 use super::views::ParticipantView;
-use crate::auth::ParticipantCaller;
+use crate::auth::{request_id, ParticipantCaller};
+use crate::input::{invalid, not_blank, outcome, Body};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -16,6 +25,128 @@ pub async fn get(
     let me = state
         .db
         .run(move |conn| participants::get(conn, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(ParticipantView::from(me)))
+}
+
+/// Quiet hours as the app sends them: local wall-clock `HH:MM`, both ends required.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursInput {
+    start: String,
+    end: String,
+}
+
+/// What a participant may change about themselves. An absent field stays as it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MePatch {
+    display_name: Option<String>,
+    preferred_language: Option<String>,
+    time_zone: Option<String>,
+    quiet_hours: Option<QuietHoursInput>,
+    reminder_offsets_minutes: Option<Vec<i64>>,
+    lock_screen_previews: Option<bool>,
+}
+
+const CLOCK_MESSAGE: &str = "must be a time of day written HH:MM, from 00:00 to 23:59";
+
+// Written by hand: the quiet-hours window is one rule over two fields, and the rules live in core.
+impl Validate for MePatch {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if let Some(name) = &self.display_name {
+            if !(1..=100).contains(&name.chars().count()) {
+                errors.add("display_name", invalid("must be 1 to 100 characters"));
+            } else if let Err(e) = not_blank(name) {
+                errors.add("display_name", e);
+            }
+        }
+        if let Some(code) = &self.preferred_language {
+            if let Err(e) = language(code) {
+                errors.add("preferred_language", e);
+            }
+        }
+        if let Some(zone) = &self.time_zone {
+            if zone.chars().count() > 64 {
+                errors.add("time_zone", invalid("must be at most 64 characters"));
+            } else if let Err(e) = iana_time_zone(zone) {
+                errors.add("time_zone", e);
+            }
+        }
+        if let Some(window) = &self.quiet_hours {
+            let start = parse_clock(&window.start);
+            let end = parse_clock(&window.end);
+            if start.is_none() {
+                errors.add("quiet_hours.start", invalid(CLOCK_MESSAGE));
+            }
+            if end.is_none() {
+                errors.add("quiet_hours.end", invalid(CLOCK_MESSAGE));
+            }
+            if let (Some(start), Some(end)) = (start, end) {
+                if let Err(why) = QuietHours::new(start, end) {
+                    errors.add("quiet_hours.end", invalid(why));
+                }
+            }
+        }
+        if let Some(offsets) = &self.reminder_offsets_minutes {
+            if let Err(why) = normalise_reminder_offsets(offsets) {
+                errors.add("reminder_offsets_minutes", invalid(why));
+            }
+        }
+        outcome(errors)
+    }
+}
+
+/// The participant changes their own profile and notification settings.
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    req: HttpRequest,
+    body: Body<MePatch>,
+) -> Result<HttpResponse, ApiError> {
+    let MePatch {
+        display_name,
+        preferred_language,
+        time_zone,
+        quiet_hours,
+        reminder_offsets_minutes,
+        lock_screen_previews,
+    } = body.0;
+    let reminder_offsets = reminder_offsets_minutes
+        .as_deref()
+        .map(normalise_reminder_offsets)
+        .transpose()
+        .map_err(|why| ApiError::invalid("reminder_offsets_minutes", &why))?
+        .map(|offsets| encode_reminder_offsets(&offsets));
+    let (quiet_hours_start, quiet_hours_end) = quiet_hours.map(|q| (q.start, q.end)).unzip();
+    let (id, request_id) = (caller.id, request_id(&req));
+    let me = state
+        .db
+        .write(move |conn| {
+            let at = now();
+            let changes = ParticipantChanges {
+                display_name: display_name.map(|n| n.trim().to_owned()),
+                preferred_language,
+                time_zone,
+                quiet_hours_start,
+                quiet_hours_end,
+                reminder_offsets,
+                lock_screen_previews,
+                updated_at: Some(at),
+            };
+            let me = participants::update(conn, id, changes)?;
+            audit::record(
+                conn,
+                &[
+                    Entry::new(Actor::Participant(id), "participant.settings_updated")
+                        .participant(id),
+                ],
+                request_id.as_deref(),
+                at,
+            )?;
+            Ok(me)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(ParticipantView::from(me)))
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod health;
+mod job_preferences;
 mod me;
 mod participants;
 mod staff;
@@ -60,8 +61,14 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/participants/{id:\\d+}" => participants::get,
         POST "/v1/participants/{id:\\d+}/enrolment-code" => participants::reissue_code,
         GET "/v1/participants/{id:\\d+}/audit-events" => participants::audit_events,
+        GET "/v1/participants/{id:\\d+}/job-preferences" => job_preferences::get_for,
+        PUT "/v1/participants/{id:\\d+}/job-preferences" => job_preferences::put_for,
+        GET "/v1/participants/{id:\\d+}/job-preferences/history" => job_preferences::history,
 
         GET "/v1/me" => me::get,
+        PATCH "/v1/me" => me::update,
+        GET "/v1/me/job-preferences" => job_preferences::get_mine,
+        PUT "/v1/me/job-preferences" => job_preferences::put_mine,
     ]
 }
 

@@ -1,6 +1,7 @@
 //! The JSON shapes the API answers with (the `components.schemas` of openapi.yaml).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use ips_core::domain::settings::{decode_reminder_offsets, DEFAULT_REMINDER_OFFSETS};
 use ips_core::store::participants::Participant;
 use ips_core::store::sessions::{IssuedTokens, SessionInfo};
 use ips_core::store::staff::StaffMember;
@@ -75,6 +76,22 @@ pub struct ParticipantView {
     pub enrolled_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    pub settings: SettingsView,
+}
+
+/// The participant's notification settings, as the app and their specialist see them.
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    pub quiet_hours: QuietHoursView,
+    pub reminder_offsets_minutes: Vec<i32>,
+    pub lock_screen_previews: bool,
+}
+
+/// Local wall-clock `HH:MM` in the participant's time zone; `end` before `start` crosses midnight.
+#[derive(Debug, Serialize)]
+pub struct QuietHoursView {
+    pub start: String,
+    pub end: String,
 }
 
 impl From<Participant> for ParticipantView {
@@ -91,6 +108,20 @@ impl From<Participant> for ParticipantView {
             enrolled_at: utc(p.enrolled_at),
             withdrawn_at: p.withdrawn_at.map(utc),
             updated_at: utc(p.updated_at),
+            settings: SettingsView {
+                quiet_hours: QuietHoursView {
+                    start: p.quiet_hours_start,
+                    end: p.quiet_hours_end,
+                },
+                // Only this API writes the column, always through the same check; were it ever
+                // unreadable, the defaults still remind the participant rather than not at all.
+                reminder_offsets_minutes: decode_reminder_offsets(&p.reminder_offsets)
+                    .unwrap_or_else(|| {
+                        tracing::warn!(participant = p.id, "unreadable reminder offsets");
+                        DEFAULT_REMINDER_OFFSETS.to_vec()
+                    }),
+                lock_screen_previews: p.lock_screen_previews,
+            },
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Domain types and rules that need no database.
 
 pub mod enrolment_code;
+pub mod job_preferences;
 pub mod password;
 pub mod roles;
+pub mod settings;
 pub mod tokens;
 
-pub use roles::{Language, ParticipantStatus, Role};
+pub use roles::{Disclosure, Goal, Language, ParticipantStatus, PreferredTime, Role};

@@ -52,6 +52,28 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What the participant is aiming for (IPS principle 3): ordinary paid work, or education.
+    Goal { Work => "work", Education => "education" }
+}
+
+text_enum! {
+    /// Whether the participant wants an employer told about their health condition.
+    Disclosure { No => "no", Partial => "partial", Full => "full" }
+}
+
+text_enum! {
+    /// When in the week the participant would like to work.
+    PreferredTime {
+        Morning => "morning",
+        Daytime => "daytime",
+        Afternoon => "afternoon",
+        Evening => "evening",
+        Night => "night",
+        Weekend => "weekend",
+    }
+}
+
 impl Language {
     /// Picks the first supported language from an `Accept-Language` header, if any.
     pub fn from_accept_language(header: &str) -> Option<Self> {

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth_failures;
 pub mod enrolment_codes;
 pub mod housekeeping;
+pub mod job_preferences;
 pub mod participants;
 pub mod sessions;
 pub mod staff;

@@ -25,8 +25,15 @@ pub struct Participant {
     pub withdrawn_at: Option<NaiveDateTime>,
     pub created_by: i64,
     pub updated_at: NaiveDateTime,
+    /// Local wall-clock `HH:MM` in `time_zone`; see `domain::settings`.
+    pub quiet_hours_start: String,
+    pub quiet_hours_end: String,
+    /// A JSON list of minutes before an interview, largest first.
+    pub reminder_offsets: String,
+    pub lock_screen_previews: bool,
 }
 
+/// A new participant starts with the default settings (the columns' defaults).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = participants)]
 pub struct NewParticipant {
@@ -40,6 +47,20 @@ pub struct NewParticipant {
     pub enrolled_at: NaiveDateTime,
     pub created_by: i64,
     pub updated_at: NaiveDateTime,
+}
+
+/// The participant's own changes to their profile and settings; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = participants)]
+pub struct ParticipantChanges {
+    pub display_name: Option<String>,
+    pub preferred_language: Option<String>,
+    pub time_zone: Option<String>,
+    pub quiet_hours_start: Option<String>,
+    pub quiet_hours_end: Option<String>,
+    pub reminder_offsets: Option<String>,
+    pub lock_screen_previews: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
 }
 
 /// Which participants a staff member may see. This is the only place the rule is written:
@@ -101,6 +122,18 @@ pub fn get_in_caseload(
         .filter(caseload.condition())
         .select(Participant::as_select())
         .first(conn)?)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: ParticipantChanges,
+) -> Result<Participant, StoreError> {
+    let id = diesel::update(participants::table.find(id))
+        .set(&changes)
+        .returning(participants::id)
+        .get_result(conn)?;
+    get(conn, id)
 }
 
 pub fn list_in_caseload(

@@ -1,0 +1,386 @@
+//! Job preferences: each participant's current version, and a snapshot of every saved version.
+//!
+//! The row is created by the first save; until then a participant has the empty document at
+//! version 0. Every save increments the version and writes its snapshot to
+//! `job_preference_changes` in the same transaction, so the history is complete by construction.
+
+use std::collections::HashMap;
+
+use anyhow::anyhow;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Page, StoreError};
+use crate::db::DbConnection;
+use crate::domain::job_preferences::JobPreferences;
+use crate::domain::{Disclosure, Goal, PreferredTime};
+use crate::schema::{job_preference_changes, job_preferences};
+
+/// Who saved a version: the participant from their app, or a staff member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Editor {
+    Participant(i64),
+    Staff(i64),
+}
+
+impl Editor {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Editor::Participant(_) => "participant",
+            Editor::Staff(_) => "staff",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            Editor::Participant(id) | Editor::Staff(id) => id,
+        }
+    }
+
+    fn from_parts(kind: &str, id: i64) -> Result<Self, StoreError> {
+        match kind {
+            "participant" => Ok(Editor::Participant(id)),
+            "staff" => Ok(Editor::Staff(id)),
+            other => Err(StoreError::Internal(anyhow!(
+                "unknown editor kind {other:?}"
+            ))),
+        }
+    }
+}
+
+/// What a save requires of the current version (HTTP `If-Match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// Save over whatever version is current (no `If-Match`, or `If-Match: *`).
+    Any,
+    /// Save only if the current version is one of these (none: never).
+    OneOf(Vec<i32>),
+}
+
+impl Precondition {
+    pub fn allows(&self, version: i32) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::OneOf(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// The current version of a participant's job preferences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub participant_id: i64,
+    pub preferences: JobPreferences,
+    /// 0 before the first save.
+    pub version: i32,
+    pub updated_at: Option<NaiveDateTime>,
+    pub updated_by: Option<Editor>,
+}
+
+impl Current {
+    fn empty(participant_id: i64) -> Self {
+        Current {
+            participant_id,
+            preferences: JobPreferences::default(),
+            version: 0,
+            updated_at: None,
+            updated_by: None,
+        }
+    }
+}
+
+/// One saved version, with the fields it changed from the version before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub id: i64,
+    pub version: i32,
+    pub changed_at: NaiveDateTime,
+    pub changed_by: Editor,
+    pub preferences: JobPreferences,
+    pub changed_fields: Vec<String>,
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = job_preferences)]
+struct Row {
+    participant_id: i64,
+    goal: Option<String>,
+    desired_roles: String,
+    industries: String,
+    interests: String,
+    skills: String,
+    experience: Option<String>,
+    hours_per_week_min: Option<i32>,
+    hours_per_week_max: Option<i32>,
+    preferred_times: String,
+    locations: String,
+    max_commute_minutes: Option<i32>,
+    avoid: String,
+    disclosure: Option<String>,
+    disclosure_notes: Option<String>,
+    notes: Option<String>,
+    version: i32,
+    updated_at: NaiveDateTime,
+    updated_by_kind: String,
+    updated_by_id: i64,
+}
+
+/// A whole version as written: inserted the first time, set over the row afterwards (the
+/// primary key is not part of the changeset; `None` clears a column).
+#[derive(Debug, Insertable, AsChangeset)]
+#[diesel(table_name = job_preferences, treat_none_as_null = true)]
+struct Values {
+    participant_id: i64,
+    goal: Option<&'static str>,
+    desired_roles: String,
+    industries: String,
+    interests: String,
+    skills: String,
+    experience: Option<String>,
+    hours_per_week_min: Option<i32>,
+    hours_per_week_max: Option<i32>,
+    preferred_times: String,
+    locations: String,
+    max_commute_minutes: Option<i32>,
+    avoid: String,
+    disclosure: Option<&'static str>,
+    disclosure_notes: Option<String>,
+    notes: Option<String>,
+    version: i32,
+    updated_at: NaiveDateTime,
+    updated_by_kind: &'static str,
+    updated_by_id: i64,
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Internal(e.into()))
+}
+
+fn list<T: serde::de::DeserializeOwned>(text: &str, field: &str) -> Result<Vec<T>, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(anyhow!("stored job_preferences.{field}: {e}")))
+}
+
+impl Values {
+    fn new(
+        participant_id: i64,
+        doc: &JobPreferences,
+        version: i32,
+        at: NaiveDateTime,
+        by: Editor,
+    ) -> Result<Self, StoreError> {
+        Ok(Values {
+            participant_id,
+            goal: doc.goal.map(Goal::as_str),
+            desired_roles: json(&doc.desired_roles)?,
+            industries: json(&doc.industries)?,
+            interests: json(&doc.interests)?,
+            skills: json(&doc.skills)?,
+            experience: doc.experience.clone(),
+            hours_per_week_min: doc.hours_per_week_min,
+            hours_per_week_max: doc.hours_per_week_max,
+            preferred_times: json(&doc.preferred_times)?,
+            locations: json(&doc.locations)?,
+            max_commute_minutes: doc.max_commute_minutes,
+            avoid: json(&doc.avoid)?,
+            disclosure: doc.disclosure.map(Disclosure::as_str),
+            disclosure_notes: doc.disclosure_notes.clone(),
+            notes: doc.notes.clone(),
+            version,
+            updated_at: at,
+            updated_by_kind: by.kind(),
+            updated_by_id: by.id(),
+        })
+    }
+}
+
+impl TryFrom<Row> for Current {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        let corrupt = |field: &str| StoreError::Internal(anyhow!("stored job_preferences.{field}"));
+        let goal = match row.goal.as_deref() {
+            None => None,
+            Some(text) => Some(Goal::parse(text).ok_or_else(|| corrupt("goal"))?),
+        };
+        let disclosure = match row.disclosure.as_deref() {
+            None => None,
+            Some(text) => Some(Disclosure::parse(text).ok_or_else(|| corrupt("disclosure"))?),
+        };
+        let preferred_times: Vec<PreferredTime> = list(&row.preferred_times, "preferred_times")?;
+        Ok(Current {
+            participant_id: row.participant_id,
+            preferences: JobPreferences {
+                goal,
+                desired_roles: list(&row.desired_roles, "desired_roles")?,
+                industries: list(&row.industries, "industries")?,
+                interests: list(&row.interests, "interests")?,
+                skills: list(&row.skills, "skills")?,
+                experience: row.experience,
+                hours_per_week_min: row.hours_per_week_min,
+                hours_per_week_max: row.hours_per_week_max,
+                preferred_times,
+                locations: list(&row.locations, "locations")?,
+                max_commute_minutes: row.max_commute_minutes,
+                avoid: list(&row.avoid, "avoid")?,
+                disclosure,
+                disclosure_notes: row.disclosure_notes,
+                notes: row.notes,
+            },
+            version: row.version,
+            updated_at: Some(row.updated_at),
+            updated_by: Some(Editor::from_parts(&row.updated_by_kind, row.updated_by_id)?),
+        })
+    }
+}
+
+/// The participant's current job preferences; the empty document at version 0 before any save.
+pub fn get(conn: &mut DbConnection, participant_id: i64) -> Result<Current, StoreError> {
+    let row = job_preferences::table
+        .find(participant_id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(row) => row.try_into(),
+        None => Ok(Current::empty(participant_id)),
+    }
+}
+
+fn current_version(
+    conn: &mut DbConnection,
+    participant_id: i64,
+) -> Result<Option<i32>, StoreError> {
+    Ok(job_preferences::table
+        .find(participant_id)
+        .select(job_preferences::version)
+        .first(conn)
+        .optional()?)
+}
+
+/// How many times a save re-reads the version after losing a race to a concurrent save.
+const SAVE_ATTEMPTS: usize = 3;
+
+/// Replaces the document with `doc` as the next version, if `precondition` allows the current
+/// one; `Ok(None)` when it does not (nothing is written). Records the version's snapshot.
+///
+/// The write itself is conditional on the version read just before (an insert that does nothing
+/// if a row appeared, an update only of that version), so two saves racing on PostgreSQL cannot
+/// both succeed from the same version: the loser re-reads, and fails its precondition if it had one.
+pub fn save(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    precondition: &Precondition,
+    doc: &JobPreferences,
+    by: Editor,
+    at: NaiveDateTime,
+) -> Result<Option<Current>, StoreError> {
+    for _ in 0..SAVE_ATTEMPTS {
+        let current = current_version(conn, participant_id)?;
+        let version = current.unwrap_or(0);
+        if !precondition.allows(version) {
+            return Ok(None);
+        }
+        let next = version + 1;
+        let values = Values::new(participant_id, doc, next, at, by)?;
+        let written = match current {
+            None => crate::per_backend!(conn, |c| diesel::insert_into(job_preferences::table)
+                .values(&values)
+                .on_conflict_do_nothing()
+                .execute(c))?,
+            Some(seen) => diesel::update(
+                job_preferences::table
+                    .filter(job_preferences::participant_id.eq(participant_id))
+                    .filter(job_preferences::version.eq(seen)),
+            )
+            .set(&values)
+            .execute(conn)?,
+        };
+        if written == 1 {
+            diesel::insert_into(job_preference_changes::table)
+                .values((
+                    job_preference_changes::participant_id.eq(participant_id),
+                    job_preference_changes::version.eq(next),
+                    job_preference_changes::changed_at.eq(at),
+                    job_preference_changes::changed_by_kind.eq(by.kind()),
+                    job_preference_changes::changed_by_id.eq(by.id()),
+                    job_preference_changes::snapshot.eq(json(doc)?),
+                ))
+                .execute(conn)?;
+            return get(conn, participant_id).map(Some);
+        }
+    }
+    Err(StoreError::Conflict(
+        "the job preferences are being changed by someone else; try again".into(),
+    ))
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = job_preference_changes)]
+struct ChangeRow {
+    id: i64,
+    version: i32,
+    changed_at: NaiveDateTime,
+    changed_by_kind: String,
+    changed_by_id: i64,
+    snapshot: String,
+}
+
+fn snapshot(text: &str) -> Result<JobPreferences, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Internal(anyhow!("stored job preference snapshot: {e}")))
+}
+
+/// A participant's saved versions, newest first, each with the fields it changed.
+pub fn history(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<Change>, StoreError> {
+    let mut query = job_preference_changes::table
+        .filter(job_preference_changes::participant_id.eq(participant_id))
+        .select(ChangeRow::as_select())
+        .order(job_preference_changes::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(job_preference_changes::id.lt(after));
+    }
+    let page = Page::from_rows(query.load(conn)?, limit, |c| c.id);
+    let mut by_version: HashMap<i32, JobPreferences> = HashMap::new();
+    for row in &page.items {
+        by_version.insert(row.version, snapshot(&row.snapshot)?);
+    }
+    by_version.insert(0, JobPreferences::default());
+    let mut changes = Vec::with_capacity(page.items.len());
+    for row in &page.items {
+        let previous = row.version - 1;
+        if let std::collections::hash_map::Entry::Vacant(slot) = by_version.entry(previous) {
+            // The oldest version on this page: its predecessor is on the next page.
+            let text: String = job_preference_changes::table
+                .filter(job_preference_changes::participant_id.eq(participant_id))
+                .filter(job_preference_changes::version.eq(previous))
+                .select(job_preference_changes::snapshot)
+                .first(conn)?;
+            slot.insert(snapshot(&text)?);
+        }
+        let preferences = by_version.get(&row.version).cloned().unwrap_or_default();
+        let changed_fields = by_version
+            .get(&previous)
+            .map(|before| JobPreferences::changed_fields(before, &preferences))
+            .unwrap_or_default();
+        changes.push(Change {
+            id: row.id,
+            version: row.version,
+            changed_at: row.changed_at,
+            changed_by: Editor::from_parts(&row.changed_by_kind, row.changed_by_id)?,
+            preferences,
+            changed_fields,
+        });
+    }
+    Ok(Page {
+        items: changes,
+        next_after: page.next_after,
+    })
+}
