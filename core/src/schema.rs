@@ -41,6 +41,8 @@ diesel::table! {
         withdrawn_at -> Nullable<Timestamp>,
         created_by -> BigInt,
         updated_at -> Timestamp,
+        closed_reason -> Nullable<Text>,
+        withdrawal_note -> Nullable<Text>,
     }
 }
 
@@ -104,6 +106,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        participant_id -> Nullable<BigInt>,
+        staff_id -> Nullable<BigInt>,
+        session_id -> Nullable<BigInt>,
+        platform -> Text,
+        token -> Text,
+        app_version -> Text,
+        locale -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_registered_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -111,6 +131,9 @@ diesel::joinable!(enrolment_codes -> participants (participant_id));
 diesel::joinable!(sessions -> participants (participant_id));
 diesel::joinable!(sessions -> staff (staff_id));
 diesel::joinable!(used_refresh_tokens -> sessions (session_id));
+diesel::joinable!(devices -> participants (participant_id));
+diesel::joinable!(devices -> staff (staff_id));
+diesel::joinable!(devices -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -121,4 +144,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     used_refresh_tokens,
     auth_failures,
     audit_events,
+    devices,
 );

@@ -9,6 +9,7 @@
 mod auth;
 mod cli;
 mod contract;
+mod devices;
 mod errors;
 mod health;
 mod helpers;
@@ -16,3 +17,4 @@ mod migrations;
 mod participants;
 mod readiness;
 mod teams_staff;
+mod withdrawal;

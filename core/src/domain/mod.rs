@@ -1,8 +1,9 @@
 //! Domain types and rules that need no database.
 
+pub mod device;
 pub mod enrolment_code;
 pub mod password;
 pub mod roles;
 pub mod tokens;
 
-pub use roles::{Language, ParticipantStatus, Role};
+pub use roles::{ClosedReason, Language, ParticipantStatus, Platform, Role};
