@@ -672,3 +672,80 @@ async fn nobody_reaches_anyone_elses_devices() {
     );
     assert_eq!(rows(&app).await.len(), 1);
 }
+
+#[tokio::test]
+async fn housekeeping_removes_the_devices_of_expired_sessions() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, me, _, _) = participant(&app, &w.specialist, "Ola").await;
+    app.post(
+        "/v1/me/devices",
+        Some(&me),
+        device_body(&apns_token("EXPIRING")),
+    )
+    .await
+    .ok();
+    // A year on, every session has long expired and is purged; its device must go with it.
+    let swept = app
+        .db
+        .write(|conn| {
+            let later = ips_core::store::now() + chrono::Duration::days(365);
+            ips_core::store::housekeeping::sweep(conn, later, None)
+        })
+        .await
+        .unwrap();
+    assert!(swept.sessions >= 1);
+    assert!(rows(&app).await.is_empty());
+}
+
+/// Odd bodies on every device and withdrawal route: never a 5xx, always a problem.
+#[tokio::test]
+async fn no_input_makes_the_device_routes_fail() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, me, _, _) = participant(&app, &w.specialist, "Ola").await;
+    let id = app
+        .post(
+            "/v1/me/devices",
+            Some(&me),
+            device_body(&apns_token("ODDINPUT")),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!("string"),
+        json!(12),
+        json!({ "platform": null, "token": [], "locale": { "a": 1 } }),
+        json!({ "platform": "apns", "token": "\u{0000}\u{202e}", "app_version": "x".repeat(10_000), "locale": "../../etc" }),
+        json!({ "platform": "fcm", "token": "' OR 1=1 --", "app_version": "🙂", "locale": "nb-NO" }),
+        json!({ "reason": { "nested": true } }),
+        json!({ "token": "x".repeat(60_000) }),
+    ];
+    for body in &bodies {
+        let replies = [
+            app.post("/v1/me/devices", Some(&me), body.clone()).await,
+            app.post("/v1/staff/me/devices", Some(&w.specialist), body.clone())
+                .await,
+            app.patch(&format!("/v1/me/devices/{id}"), &me, body.clone())
+                .await,
+            app.post("/v1/me/withdraw", Some(&me), body.clone()).await,
+        ];
+        for reply in replies {
+            assert!(
+                reply.status.as_u16() < 500,
+                "{body}: {} {}",
+                reply.status,
+                reply.text
+            );
+            if !reply.status.is_success() {
+                reply.assert_problem(reply.status.as_u16());
+            }
+        }
+    }
+    // None of those bodies was a withdrawal.
+    assert_eq!(app.get("/v1/me", &me).await.ok()["status"], "job_seeking");
+}
