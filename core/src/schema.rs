@@ -45,6 +45,8 @@ diesel::table! {
         quiet_hours_end -> Text,
         reminder_offsets -> Text,
         lock_screen_previews -> Bool,
+        closed_reason -> Nullable<Text>,
+        withdrawal_note -> Nullable<Text>,
     }
 }
 
@@ -145,6 +147,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        participant_id -> Nullable<BigInt>,
+        staff_id -> Nullable<BigInt>,
+        session_id -> Nullable<BigInt>,
+        platform -> Text,
+        token -> Text,
+        app_version -> Text,
+        locale -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_registered_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -154,6 +174,9 @@ diesel::joinable!(sessions -> staff (staff_id));
 diesel::joinable!(used_refresh_tokens -> sessions (session_id));
 diesel::joinable!(job_preferences -> participants (participant_id));
 diesel::joinable!(job_preference_changes -> participants (participant_id));
+diesel::joinable!(devices -> participants (participant_id));
+diesel::joinable!(devices -> staff (staff_id));
+diesel::joinable!(devices -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -166,4 +189,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     job_preferences,
     job_preference_changes,
+    devices,
 );

@@ -9,6 +9,7 @@
 mod auth;
 mod cli;
 mod contract;
+mod devices;
 mod errors;
 mod health;
 mod helpers;
@@ -18,3 +19,4 @@ mod participants;
 mod readiness;
 mod settings;
 mod teams_staff;
+mod withdrawal;

@@ -4,6 +4,7 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod auth;
+mod devices;
 mod health;
 mod job_preferences;
 mod me;
@@ -53,6 +54,10 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/staff" => staff::list,
         POST "/v1/staff" => staff::create,
         GET "/v1/staff/me" => staff::me,
+        POST "/v1/staff/me/devices" => devices::register_staff,
+        GET "/v1/staff/me/devices" => devices::list_staff,
+        GET "/v1/staff/me/devices/{id:\\d+}" => devices::get_staff,
+        DELETE "/v1/staff/me/devices/{id:\\d+}" => devices::delete_staff,
         GET "/v1/staff/{id:\\d+}" => staff::get,
         PATCH "/v1/staff/{id:\\d+}" => staff::update,
 
@@ -69,6 +74,12 @@ pub fn table() -> Vec<RouteDef> {
         PATCH "/v1/me" => me::update,
         GET "/v1/me/job-preferences" => job_preferences::get_mine,
         PUT "/v1/me/job-preferences" => job_preferences::put_mine,
+        POST "/v1/me/withdraw" => me::withdraw,
+        POST "/v1/me/devices" => devices::register_mine,
+        GET "/v1/me/devices" => devices::list_mine,
+        GET "/v1/me/devices/{id:\\d+}" => devices::get_mine,
+        PATCH "/v1/me/devices/{id:\\d+}" => devices::update_mine,
+        DELETE "/v1/me/devices/{id:\\d+}" => devices::delete_mine,
     ]
 }
 

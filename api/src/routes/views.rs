@@ -75,6 +75,8 @@ pub struct ParticipantView {
     pub specialist_id: i64,
     pub enrolled_at: DateTime<Utc>,
     pub withdrawn_at: Option<DateTime<Utc>>,
+    pub closed_reason: Option<String>,
+    pub withdrawal_note: Option<String>,
     pub updated_at: DateTime<Utc>,
     pub settings: SettingsView,
 }
@@ -107,6 +109,8 @@ impl From<Participant> for ParticipantView {
             specialist_id: p.specialist_id,
             enrolled_at: utc(p.enrolled_at),
             withdrawn_at: p.withdrawn_at.map(utc),
+            closed_reason: p.closed_reason,
+            withdrawal_note: p.withdrawal_note,
             updated_at: utc(p.updated_at),
             settings: SettingsView {
                 quiet_hours: QuietHoursView {

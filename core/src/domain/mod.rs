@@ -1,5 +1,6 @@
 //! Domain types and rules that need no database.
 
+pub mod device;
 pub mod enrolment_code;
 pub mod job_preferences;
 pub mod password;
@@ -7,4 +8,6 @@ pub mod roles;
 pub mod settings;
 pub mod tokens;
 
-pub use roles::{Disclosure, Goal, Language, ParticipantStatus, PreferredTime, Role};
+pub use roles::{
+    ClosedReason, Disclosure, Goal, Language, ParticipantStatus, Platform, PreferredTime, Role,
+};

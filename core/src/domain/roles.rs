@@ -74,6 +74,22 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// Why a participant's case was closed. `withdrew` is the participant's own decision.
+    ClosedReason {
+        Work => "work",
+        Education => "education",
+        Withdrew => "withdrew",
+        Moved => "moved",
+        Other => "other",
+    }
+}
+
+text_enum! {
+    /// The push service a device's token belongs to: Apple's (APNs) or Firebase Cloud Messaging.
+    Platform { Apns => "apns", Fcm => "fcm" }
+}
+
 impl Language {
     /// Picks the first supported language from an `Accept-Language` header, if any.
     pub fn from_accept_language(header: &str) -> Option<Self> {

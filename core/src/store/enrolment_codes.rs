@@ -25,6 +25,22 @@ pub struct IssuedCode {
     pub expires_at: NaiveDateTime,
 }
 
+/// Makes every unused code of a participant stop working (a new code was issued, or they withdrew).
+pub fn revoke_unused(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        enrolment_codes::table
+            .filter(enrolment_codes::participant_id.eq(participant_id))
+            .filter(enrolment_codes::used_at.is_null())
+            .filter(enrolment_codes::revoked_at.is_null()),
+    )
+    .set(enrolment_codes::revoked_at.eq(now))
+    .execute(conn)?)
+}
+
 /// Issues a new code and revokes any earlier unused one, so only the newest works.
 pub fn issue(
     conn: &mut DbConnection,
@@ -33,14 +49,7 @@ pub fn issue(
     ttl: Duration,
     now: NaiveDateTime,
 ) -> Result<IssuedCode, StoreError> {
-    diesel::update(
-        enrolment_codes::table
-            .filter(enrolment_codes::participant_id.eq(participant_id))
-            .filter(enrolment_codes::used_at.is_null())
-            .filter(enrolment_codes::revoked_at.is_null()),
-    )
-    .set(enrolment_codes::revoked_at.eq(now))
-    .execute(conn)?;
+    revoke_unused(conn, participant_id, now)?;
 
     // A collision between two live codes is a one-in-10^11 event; try again rather than fail.
     for _ in 0..3 {

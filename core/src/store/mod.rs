@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod devices;
 pub mod enrolment_codes;
 pub mod housekeeping;
 pub mod job_preferences;

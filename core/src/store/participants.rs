@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Page, StoreError};
+use super::sessions::{self, RevokeReason, Subject};
+use super::{devices, enrolment_codes, Page, StoreError};
 use diesel::sql_types::Bool;
 
 use crate::db::{DbConnection, MultiBackend};
-use crate::domain::Role;
+use crate::domain::{ClosedReason, ParticipantStatus, Role};
 use crate::schema::participants;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -31,6 +32,8 @@ pub struct Participant {
     /// A JSON list of minutes before an interview, largest first.
     pub reminder_offsets: String,
     pub lock_screen_previews: bool,
+    pub closed_reason: Option<String>,
+    pub withdrawal_note: Option<String>,
 }
 
 /// A new participant starts with the default settings (the columns' defaults).
@@ -152,4 +155,37 @@ pub fn list_in_caseload(
         query = query.filter(participants::id.gt(after));
     }
     Ok(Page::from_rows(query.load(conn)?, limit, |p| p.id))
+}
+
+/// The participant's own decision to leave: the case closes as `withdrew`, every session ends
+/// (their tokens stop working on the next request), their push devices and unused enrolment
+/// codes go. The record itself stays, so their specialist sees the case closed. Run inside a
+/// write transaction. `NotFound` if they had already withdrawn (a concurrent request won).
+pub fn withdraw(
+    conn: &mut DbConnection,
+    id: i64,
+    note: Option<String>,
+    now: NaiveDateTime,
+) -> Result<Participant, StoreError> {
+    let changed = diesel::update(
+        participants::table
+            .find(id)
+            .filter(participants::withdrawn_at.is_null()),
+    )
+    .set((
+        participants::withdrawn_at.eq(now),
+        participants::status.eq(ParticipantStatus::Closed.as_str()),
+        participants::closed_reason.eq(ClosedReason::Withdrew.as_str()),
+        participants::withdrawal_note.eq(note),
+        participants::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed != 1 {
+        return Err(StoreError::NotFound);
+    }
+    let subject = Subject::Participant(id);
+    sessions::revoke_all(conn, subject, RevokeReason::Withdrawn, now)?;
+    devices::delete_all_of(conn, subject)?;
+    enrolment_codes::revoke_unused(conn, id, now)?;
+    get(conn, id)
 }

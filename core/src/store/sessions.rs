@@ -4,7 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{Page, StoreError};
+use super::{devices, Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::tokens::{self, TokenKind};
 use crate::domain::Role;
@@ -289,7 +289,8 @@ pub fn refresh(
     }))
 }
 
-/// Ends one session at once: its access token stops working on the next request.
+/// Ends one session at once: its access token stops working on the next request, and the push
+/// device it registered is removed, so a lost or logged-out phone gets no more notifications.
 pub fn revoke(
     conn: &mut DbConnection,
     session_id: i64,
@@ -306,6 +307,7 @@ pub fn revoke(
         sessions::revoked_reason.eq(reason.as_str()),
     ))
     .execute(conn)?;
+    devices::delete_for_sessions(conn, &[session_id])?;
     Ok(changed == 1)
 }
 
@@ -316,28 +318,12 @@ pub fn revoke_own(
     session_id: i64,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let query = sessions::table
-        .filter(sessions::id.eq(session_id))
-        .filter(sessions::revoked_at.is_null());
-    let changed = match subject {
-        Subject::Staff(id) => diesel::update(query.filter(sessions::staff_id.eq(id)))
-            .set((
-                sessions::revoked_at.eq(now),
-                sessions::revoked_reason.eq(RevokeReason::Revoked.as_str()),
-            ))
-            .execute(conn)?,
-        Subject::Participant(id) => diesel::update(query.filter(sessions::participant_id.eq(id)))
-            .set((
-                sessions::revoked_at.eq(now),
-                sessions::revoked_reason.eq(RevokeReason::Revoked.as_str()),
-            ))
-            .execute(conn)?,
-    };
-    if changed == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
+    let ids = live_ids(conn, subject, Some(session_id), None)?;
+    if ids.is_empty() {
+        return Err(StoreError::NotFound);
     }
+    end_sessions(conn, &ids, RevokeReason::Revoked, now)?;
+    Ok(())
 }
 
 /// Ends every session of a subject (a deactivated account, a withdrawn participant).
@@ -347,19 +333,8 @@ pub fn revoke_all(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let live = sessions::table.filter(sessions::revoked_at.is_null());
-    let set = (
-        sessions::revoked_at.eq(now),
-        sessions::revoked_reason.eq(reason.as_str()),
-    );
-    Ok(match subject {
-        Subject::Staff(id) => diesel::update(live.filter(sessions::staff_id.eq(id)))
-            .set(set)
-            .execute(conn)?,
-        Subject::Participant(id) => diesel::update(live.filter(sessions::participant_id.eq(id)))
-            .set(set)
-            .execute(conn)?,
-    })
+    let ids = live_ids(conn, subject, None, None)?;
+    end_sessions(conn, &ids, reason, now)
 }
 
 /// Ends every session of a subject but one (after a password change, all but the current).
@@ -370,21 +345,56 @@ pub fn revoke_all_except(
     reason: RevokeReason,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    let live = sessions::table
+    let ids = live_ids(conn, subject, None, Some(keep))?;
+    end_sessions(conn, &ids, reason, now)
+}
+
+/// The ids of the subject's unrevoked sessions, narrowed to `only` or all but `except`.
+fn live_ids(
+    conn: &mut DbConnection,
+    subject: Subject,
+    only: Option<i64>,
+    except: Option<i64>,
+) -> Result<Vec<i64>, StoreError> {
+    let mut query = sessions::table
         .filter(sessions::revoked_at.is_null())
-        .filter(sessions::id.ne(keep));
-    let set = (
+        .select(sessions::id)
+        .into_boxed();
+    query = match subject {
+        Subject::Staff(id) => query.filter(sessions::staff_id.eq(id)),
+        Subject::Participant(id) => query.filter(sessions::participant_id.eq(id)),
+    };
+    if let Some(id) = only {
+        query = query.filter(sessions::id.eq(id));
+    }
+    if let Some(id) = except {
+        query = query.filter(sessions::id.ne(id));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Revokes these sessions and removes the push devices they registered, in the caller's transaction.
+fn end_sessions(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    reason: RevokeReason,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let ended = diesel::update(
+        sessions::table
+            .filter(sessions::id.eq_any(ids))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
         sessions::revoked_at.eq(now),
         sessions::revoked_reason.eq(reason.as_str()),
-    );
-    Ok(match subject {
-        Subject::Staff(id) => diesel::update(live.filter(sessions::staff_id.eq(id)))
-            .set(set)
-            .execute(conn)?,
-        Subject::Participant(id) => diesel::update(live.filter(sessions::participant_id.eq(id)))
-            .set(set)
-            .execute(conn)?,
-    })
+    ))
+    .execute(conn)?;
+    devices::delete_for_sessions(conn, ids)?;
+    Ok(ended)
 }
 
 /// The subject's live sessions, newest first.
@@ -428,5 +438,7 @@ pub fn purge_ended_before(
     }
     diesel::delete(used_refresh_tokens::table.filter(used_refresh_tokens::session_id.eq_any(&ids)))
         .execute(conn)?;
+    // An expired session's app is logged out: its push device goes with it.
+    devices::delete_for_sessions(conn, &ids)?;
     Ok(diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids))).execute(conn)?)
 }

@@ -1,0 +1,3 @@
+ALTER TABLE participants DROP COLUMN withdrawal_note;
+ALTER TABLE participants DROP COLUMN closed_reason;
+DROP TABLE devices;
