@@ -4,8 +4,10 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod auth;
+mod contact_requests;
 mod health;
 mod me;
+mod messages;
 mod participants;
 mod staff;
 mod teams;
@@ -60,8 +62,21 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/participants/{id:\\d+}" => participants::get,
         POST "/v1/participants/{id:\\d+}/enrolment-code" => participants::reissue_code,
         GET "/v1/participants/{id:\\d+}/audit-events" => participants::audit_events,
+        GET "/v1/participants/{id:\\d+}/messages" => messages::list_for_participant,
+        POST "/v1/participants/{id:\\d+}/messages" => messages::send_to_participant,
+        POST "/v1/participants/{id:\\d+}/messages/read" => messages::mark_read_for_participant,
+        GET "/v1/participants/{id:\\d+}/messages/unread" => messages::unread_for_participant,
+        GET "/v1/participants/{id:\\d+}/contact-requests" => contact_requests::list_for_participant,
+        PATCH "/v1/participants/{id:\\d+}/contact-requests/{request_id:\\d+}" => contact_requests::update_for_participant,
 
         GET "/v1/me" => me::get,
+        GET "/v1/me/team" => me::team,
+        GET "/v1/me/messages" => messages::list_mine,
+        POST "/v1/me/messages" => messages::send_mine,
+        POST "/v1/me/messages/read" => messages::mark_mine_read,
+        GET "/v1/me/messages/unread" => messages::unread_mine,
+        GET "/v1/me/contact-requests" => contact_requests::list_mine,
+        POST "/v1/me/contact-requests" => contact_requests::create_mine,
     ]
 }
 

@@ -5,4 +5,6 @@ pub mod password;
 pub mod roles;
 pub mod tokens;
 
-pub use roles::{Language, ParticipantStatus, Role};
+pub use roles::{
+    ContactRequestKind, ContactRequestStatus, Language, ParticipantStatus, Role, SenderKind,
+};

@@ -5,8 +5,11 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod contact_requests;
 pub mod enrolment_codes;
 pub mod housekeeping;
+pub mod idempotency;
+pub mod messages;
 pub mod participants;
 pub mod sessions;
 pub mod staff;
