@@ -76,7 +76,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." { String::new() } else { path };
+        let mut field = if path == "." { String::new() } else { path };
+        // serde reports a missing field at its parent's path; name the field itself.
+        if let Some(missing) = missing_field(err.inner()) {
+            field = if field.is_empty() {
+                missing
+            } else {
+                format!("{field}.{missing}")
+            };
+        }
         ApiError::Validation(vec![FieldError::new(field, data_message(err.inner()))])
     })
 }
@@ -94,6 +102,13 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// The name in serde's "missing field `name`" message.
+fn missing_field(err: &serde_json::Error) -> Option<String> {
+    let message = err.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
 }
 
 fn data_message(err: &serde_json::Error) -> String {
@@ -180,10 +195,9 @@ mod tests {
         assert!(
             matches!(parse_json::<Sample>(b"{\"name\": 1}"), Err(ApiError::Validation(e)) if e[0].field == "name")
         );
-        assert!(matches!(
-            parse_json::<Sample>(b"{}"),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(
+            matches!(parse_json::<Sample>(b"{}"), Err(ApiError::Validation(e)) if e[0].field == "name")
+        );
         assert!(matches!(
             parse_json::<Sample>(b"{\"name\":\"a\",\"x\":1}"),
             Err(ApiError::Validation(_))
