@@ -191,7 +191,11 @@ mod tests {
     use actix_web::test::TestRequest;
 
     fn key_of(value: &str) -> Result<Option<String>, ApiError> {
-        key_from_headers(&TestRequest::default().insert_header((HEADER, value)).to_http_request())
+        key_from_headers(
+            &TestRequest::default()
+                .insert_header((HEADER, value))
+                .to_http_request(),
+        )
     }
 
     #[test]
@@ -201,6 +205,9 @@ mod tests {
         assert!(key_of(&"k".repeat(256)).is_err());
         assert!(key_of("").is_err());
         assert!(key_of("tab\there").is_err());
-        assert!(matches!(key_from_headers(&TestRequest::default().to_http_request()), Ok(None)));
+        assert!(matches!(
+            key_from_headers(&TestRequest::default().to_http_request()),
+            Ok(None)
+        ));
     }
 }

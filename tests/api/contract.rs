@@ -63,9 +63,17 @@ fn every_error_response_is_documented_as_a_problem() {
             if !METHODS.contains(&method.as_str().unwrap_or_default()) {
                 continue;
             }
-            assert!(op["operationId"].as_str().is_some(), "{method:?} {path:?} has an operationId");
+            assert!(
+                op["operationId"].as_str().is_some(),
+                "{method:?} {path:?} has an operationId"
+            );
             let responses = op["responses"].as_mapping().expect("responses");
-            assert!(responses.keys().any(|k| k.as_str().is_some_and(|s| s.starts_with('2'))), "{method:?} {path:?} has a success");
+            assert!(
+                responses
+                    .keys()
+                    .any(|k| k.as_str().is_some_and(|s| s.starts_with('2'))),
+                "{method:?} {path:?} has a success"
+            );
             for (status, response) in responses {
                 let status = status.as_str().expect("status as a string");
                 if !(status.starts_with('4') || status.starts_with('5')) {
@@ -76,7 +84,11 @@ fn every_error_response_is_documented_as_a_problem() {
                     None => response,
                 };
                 let problem = &response["content"]["application/problem+json"]["schema"]["$ref"];
-                assert_eq!(problem.as_str(), Some("#/components/schemas/Problem"), "{method:?} {path:?} {status}");
+                assert_eq!(
+                    problem.as_str(),
+                    Some("#/components/schemas/Problem"),
+                    "{method:?} {path:?} {status}"
+                );
                 checked += 1;
             }
         }

@@ -104,20 +104,25 @@ pub async fn create_mine(
         preferred_time,
         note,
     } = input.body;
-    create_once(&state.db, Subject::Participant(id), input.key, move |conn| {
-        let created = contact_requests::create(
-            conn,
-            NewContactRequest {
-                participant_id: id,
-                kind: kind.as_str().to_owned(),
-                preferred_time: trimmed(preferred_time),
-                note: trimmed(note),
-                status: ContactRequestStatus::Open.as_str().to_owned(),
-                created_at: now(),
-            },
-        )?;
-        Ok(Ok(ContactRequestView::from(created)))
-    })
+    create_once(
+        &state.db,
+        Subject::Participant(id),
+        input.key,
+        move |conn| {
+            let created = contact_requests::create(
+                conn,
+                NewContactRequest {
+                    participant_id: id,
+                    kind: kind.as_str().to_owned(),
+                    preferred_time: trimmed(preferred_time),
+                    note: trimmed(note),
+                    status: ContactRequestStatus::Open.as_str().to_owned(),
+                    created_at: now(),
+                },
+            )?;
+            Ok(Ok(ContactRequestView::from(created)))
+        },
+    )
     .await
 }
 

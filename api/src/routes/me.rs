@@ -56,7 +56,10 @@ pub async fn team(
         .db
         .run(move |conn| {
             let me = participants::get(conn, id)?;
-            Ok((staff::get(conn, me.specialist_id)?, teams::get(conn, me.team_id)?))
+            Ok((
+                staff::get(conn, me.specialist_id)?,
+                teams::get(conn, me.team_id)?,
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ContactCard {

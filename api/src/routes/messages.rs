@@ -128,10 +128,15 @@ pub async fn send_mine(
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.id;
     let body = input.body.body;
-    create_once(&state.db, Subject::Participant(id), input.key, move |conn| {
-        let sent = messages::create(conn, NewMessage::from_participant(id, body, now()))?;
-        Ok(Ok(MessageView::from(sent)))
-    })
+    create_once(
+        &state.db,
+        Subject::Participant(id),
+        input.key,
+        move |conn| {
+            let sent = messages::create(conn, NewMessage::from_participant(id, body, now()))?;
+            Ok(Ok(MessageView::from(sent)))
+        },
+    )
     .await
 }
 
@@ -195,7 +200,14 @@ pub async fn list_for_participant(
         .write(move |conn| {
             participants::get_in_caseload(conn, id, caseload)?;
             let found = messages::list(conn, id, page.after, page.limit)?;
-            audited(conn, actor, "messages.listed", id, None, request_id.as_deref())?;
+            audited(
+                conn,
+                actor,
+                "messages.listed",
+                id,
+                None,
+                request_id.as_deref(),
+            )?;
             Ok(found)
         })
         .await?;
@@ -218,19 +230,24 @@ pub async fn send_to_participant(
         .run(move |conn| participants::get_in_caseload(conn, id, caseload))
         .await?;
     let (staff_id, body) = (caller.id, input.body.body);
-    create_once(&state.db, Subject::Staff(staff_id), input.key, move |conn| {
-        participants::get_in_caseload(conn, id, caseload)?;
-        let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, now()))?;
-        audited(
-            conn,
-            actor,
-            "message.sent",
-            id,
-            Some(sent.message.id),
-            request_id.as_deref(),
-        )?;
-        Ok(Ok(MessageView::from(sent)))
-    })
+    create_once(
+        &state.db,
+        Subject::Staff(staff_id),
+        input.key,
+        move |conn| {
+            participants::get_in_caseload(conn, id, caseload)?;
+            let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, now()))?;
+            audited(
+                conn,
+                actor,
+                "message.sent",
+                id,
+                Some(sent.message.id),
+                request_id.as_deref(),
+            )?;
+            Ok(Ok(MessageView::from(sent)))
+        },
+    )
     .await
 }
 
@@ -279,7 +296,14 @@ pub async fn unread_for_participant(
         .write(move |conn| {
             participants::get_in_caseload(conn, id, caseload)?;
             let unread = messages::unread(conn, id, SenderKind::Staff)?;
-            audited(conn, actor, "messages.unread_read", id, None, request_id.as_deref())?;
+            audited(
+                conn,
+                actor,
+                "messages.unread_read",
+                id,
+                None,
+                request_id.as_deref(),
+            )?;
             Ok(unread)
         })
         .await?;

@@ -62,7 +62,11 @@ pub fn get(
     id: i64,
 ) -> Result<ContactRequestWithHandler, StoreError> {
     let (request, handled_by_name) = contact_requests::table
-        .left_join(staff::table.on(staff::id.nullable().eq(contact_requests::handled_by_staff_id)))
+        .left_join(
+            staff::table.on(staff::id
+                .nullable()
+                .eq(contact_requests::handled_by_staff_id)),
+        )
         .filter(contact_requests::id.eq(id))
         .filter(contact_requests::participant_id.eq(participant_id))
         .select((ContactRequest::as_select(), staff::name.nullable()))
@@ -81,7 +85,11 @@ pub fn list(
     limit: i64,
 ) -> Result<Page<ContactRequestWithHandler>, StoreError> {
     let mut query = contact_requests::table
-        .left_join(staff::table.on(staff::id.nullable().eq(contact_requests::handled_by_staff_id)))
+        .left_join(
+            staff::table.on(staff::id
+                .nullable()
+                .eq(contact_requests::handled_by_staff_id)),
+        )
         .filter(contact_requests::participant_id.eq(participant_id))
         .select((ContactRequest::as_select(), staff::name.nullable()))
         .order(contact_requests::id.desc())
@@ -98,9 +106,11 @@ pub fn list(
             handled_by_name,
         })
         .collect();
-    Ok(Page::from_rows(rows, limit, |r: &ContactRequestWithHandler| {
-        r.request.id
-    }))
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        |r: &ContactRequestWithHandler| r.request.id,
+    ))
 }
 
 /// Marks an open request handled. The update only matches an open request, so two staff members
@@ -115,7 +125,9 @@ pub fn handle(
 ) -> Result<ContactRequestWithHandler, StoreError> {
     let current = get(conn, participant_id, id)?;
     if current.request.status != ContactRequestStatus::Open.as_str() {
-        return Err(StoreError::Conflict("the request is already handled".into()));
+        return Err(StoreError::Conflict(
+            "the request is already handled".into(),
+        ));
     }
     let changed = diesel::update(
         contact_requests::table
@@ -130,7 +142,9 @@ pub fn handle(
     ))
     .execute(conn)?;
     if changed == 0 {
-        return Err(StoreError::Conflict("the request is already handled".into()));
+        return Err(StoreError::Conflict(
+            "the request is already handled".into(),
+        ));
     }
     get(conn, participant_id, id)
 }

@@ -139,11 +139,17 @@ pub fn list(
         query = query.filter(messages::id.lt(after));
     }
     let rows = query.load(conn)?.into_iter().map(with_sender).collect();
-    Ok(Page::from_rows(rows, limit, |m: &ThreadMessage| m.message.id))
+    Ok(Page::from_rows(rows, limit, |m: &ThreadMessage| {
+        m.message.id
+    }))
 }
 
 /// Whether `id` is a message of this participant's thread.
-pub fn in_thread(conn: &mut DbConnection, participant_id: i64, id: i64) -> Result<bool, StoreError> {
+pub fn in_thread(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    id: i64,
+) -> Result<bool, StoreError> {
     Ok(diesel::select(diesel::dsl::exists(
         messages::table
             .filter(messages::id.eq(id))
