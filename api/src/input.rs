@@ -27,33 +27,44 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .is_some_and(|v| {
-                v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-            });
-        let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !is_json {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-            let bytes = bytes
-                .await
-                .map_err(|e| match e.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
-                    _ => ApiError::Malformed("the request body could not be read".into()),
-                })?;
-            let value = parse_json::<T>(&bytes)?;
-            value
-                .validate()
-                .map_err(|e| ApiError::Validation(field_errors(&e)))?;
-            Ok(Body(value))
-        })
+        let bytes = read_json_bytes(req, payload);
+        Box::pin(async move { decode(&bytes.await?).map(Body) })
     }
+}
+
+/// Reads a JSON request body's bytes: 415 for another content type, 413 over the size limit.
+pub fn read_json_bytes(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        });
+    let bytes = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+            _ => ApiError::Malformed("the request body could not be read".into()),
+        })
+    })
+}
+
+/// Parses and validates a JSON body: 400 for text that is not JSON, 422 naming the field otherwise.
+pub fn decode<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value = parse_json::<T>(bytes)?;
+    value
+        .validate()
+        .map_err(|e| ApiError::Validation(field_errors(&e)))?;
+    Ok(value)
 }
 
 /// Parses JSON, telling a syntax error (400) from a value of the wrong shape (422, with its path).
@@ -65,7 +76,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." { String::new() } else { path };
+        let mut field = if path == "." { String::new() } else { path };
+        // serde reports a missing field at its parent's path; name the field itself.
+        if let Some(missing) = missing_field(err.inner()) {
+            field = if field.is_empty() {
+                missing
+            } else {
+                format!("{field}.{missing}")
+            };
+        }
         ApiError::Validation(vec![FieldError::new(field, data_message(err.inner()))])
     })
 }
@@ -83,6 +102,13 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
     }
+}
+
+/// The name in serde's "missing field `name`" message.
+fn missing_field(err: &serde_json::Error) -> Option<String> {
+    let message = err.to_string();
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
 }
 
 fn data_message(err: &serde_json::Error) -> String {
@@ -184,10 +210,9 @@ mod tests {
         assert!(
             matches!(parse_json::<Sample>(b"{\"name\": 1}"), Err(ApiError::Validation(e)) if e[0].field == "name")
         );
-        assert!(matches!(
-            parse_json::<Sample>(b"{}"),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(
+            matches!(parse_json::<Sample>(b"{}"), Err(ApiError::Validation(e)) if e[0].field == "name")
+        );
         assert!(matches!(
             parse_json::<Sample>(b"{\"name\":\"a\",\"x\":1}"),
             Err(ApiError::Validation(_))

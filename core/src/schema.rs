@@ -165,6 +165,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        sender_kind -> Text,
+        sender_staff_id -> Nullable<BigInt>,
+        body -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    contact_requests (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        kind -> Text,
+        preferred_time -> Nullable<Text>,
+        note -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        handled_at -> Nullable<Timestamp>,
+        handled_by_staff_id -> Nullable<BigInt>,
+        response_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        subject_kind -> Text,
+        subject_id -> BigInt,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -177,6 +219,8 @@ diesel::joinable!(job_preference_changes -> participants (participant_id));
 diesel::joinable!(devices -> participants (participant_id));
 diesel::joinable!(devices -> staff (staff_id));
 diesel::joinable!(devices -> sessions (session_id));
+diesel::joinable!(messages -> participants (participant_id));
+diesel::joinable!(contact_requests -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -190,4 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_preferences,
     job_preference_changes,
     devices,
+    messages,
+    contact_requests,
+    idempotency_keys,
 );

@@ -8,6 +8,7 @@
 
 mod auth;
 mod cli;
+mod contact;
 mod contract;
 mod devices;
 mod errors;

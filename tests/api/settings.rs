@@ -171,7 +171,7 @@ async fn every_settings_rule_is_refused_with_its_field() {
         ),
         (
             json!({ "quiet_hours": { "start": "22:00" } }),
-            vec!["quiet_hours"],
+            vec!["quiet_hours.end"],
         ),
         (
             json!({ "quiet_hours": { "start": "22:00", "end": "08:00", "days": [] } }),

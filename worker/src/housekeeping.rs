@@ -1,4 +1,5 @@
-//! The housekeeping tick: deletes ended sessions, spent codes and stale rate-limit counters.
+//! The housekeeping tick: deletes ended sessions, spent codes, stale rate-limit counters
+//! and idempotency keys older than a day.
 
 use ips_core::store::{housekeeping, now};
 use ips_core::Db;
@@ -13,6 +14,7 @@ pub async fn tick(db: &Db, audit_retention: Option<chrono::Duration>) {
             enrolment_codes = swept.enrolment_codes,
             auth_failures = swept.auth_failures,
             audit_events = swept.audit_events,
+            idempotency_keys = swept.idempotency_keys,
             "housekeeping tick"
         ),
         Err(e) => tracing::warn!(error = %e, "housekeeping tick failed; the next tick retries"),

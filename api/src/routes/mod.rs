@@ -4,10 +4,12 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod auth;
+mod contact_requests;
 mod devices;
 mod health;
 mod job_preferences;
 mod me;
+mod messages;
 mod participants;
 mod staff;
 mod teams;
@@ -80,6 +82,21 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/me/devices/{id:\\d+}" => devices::get_mine,
         PATCH "/v1/me/devices/{id:\\d+}" => devices::update_mine,
         DELETE "/v1/me/devices/{id:\\d+}" => devices::delete_mine,
+        GET "/v1/participants/{id:\\d+}/messages" => messages::list_for_participant,
+        POST "/v1/participants/{id:\\d+}/messages" => messages::send_to_participant,
+        POST "/v1/participants/{id:\\d+}/messages/read" => messages::mark_read_for_participant,
+        GET "/v1/participants/{id:\\d+}/messages/unread" => messages::unread_for_participant,
+        GET "/v1/participants/{id:\\d+}/contact-requests" => contact_requests::list_for_participant,
+        PATCH "/v1/participants/{id:\\d+}/contact-requests/{request_id:\\d+}" => contact_requests::update_for_participant,
+
+        GET "/v1/me" => me::get,
+        GET "/v1/me/team" => me::team,
+        GET "/v1/me/messages" => messages::list_mine,
+        POST "/v1/me/messages" => messages::send_mine,
+        POST "/v1/me/messages/read" => messages::mark_mine_read,
+        GET "/v1/me/messages/unread" => messages::unread_mine,
+        GET "/v1/me/contact-requests" => contact_requests::list_mine,
+        POST "/v1/me/contact-requests" => contact_requests::create_mine,
     ]
 }
 

@@ -9,5 +9,6 @@ pub mod settings;
 pub mod tokens;
 
 pub use roles::{
-    ClosedReason, Disclosure, Goal, Language, ParticipantStatus, Platform, PreferredTime, Role,
+    ClosedReason, ContactRequestKind, ContactRequestStatus, Disclosure, Goal, Language,
+    ParticipantStatus, Platform, PreferredTime, Role, SenderKind,
 };

@@ -75,6 +75,21 @@ text_enum! {
 }
 
 text_enum! {
+    /// Which side of a participant's message thread wrote a message.
+    SenderKind { Participant => "participant", Staff => "staff" }
+}
+
+impl SenderKind {
+    /// The side whose messages this side reads (and marks read).
+    pub fn other(self) -> Self {
+        match self {
+            SenderKind::Participant => SenderKind::Staff,
+            SenderKind::Staff => SenderKind::Participant,
+        }
+    }
+}
+
+text_enum! {
     /// Why a participant's case was closed. `withdrew` is the participant's own decision.
     ClosedReason {
         Work => "work",
@@ -88,6 +103,16 @@ text_enum! {
 text_enum! {
     /// The push service a device's token belongs to: Apple's (APNs) or Firebase Cloud Messaging.
     Platform { Apns => "apns", Fcm => "fcm" }
+}
+
+text_enum! {
+    /// What a participant asks their team for: a phone call, or benefits counselling (IPS principle 4).
+    ContactRequestKind { CallMe => "call_me", BenefitsCounselling => "benefits_counselling" }
+}
+
+text_enum! {
+    /// A contact request is open until staff handle it; a handled request is never reopened.
+    ContactRequestStatus { Open => "open", Handled => "handled" }
 }
 
 impl Language {

@@ -1,9 +1,9 @@
-//! Nightly-style clean-up the worker runs: expired secrets and stale counters go.
+//! Nightly-style clean-up the worker runs: expired secrets, stale counters and old idempotency keys go.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{audit, auth_failures, sessions, StoreError};
+use super::{audit, auth_failures, idempotency, sessions, StoreError};
 use crate::db::DbConnection;
 use crate::schema::enrolment_codes;
 
@@ -11,6 +11,8 @@ use crate::schema::enrolment_codes;
 const KEEP_ENDED: Duration = Duration::days(30);
 /// Failure counters older than any rate-limit window are useless.
 const KEEP_FAILURES: Duration = Duration::days(1);
+/// A phone retries a POST within minutes; a day covers any retry without keeping answers for long.
+const KEEP_IDEMPOTENCY_KEYS: Duration = Duration::hours(24);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -18,6 +20,7 @@ pub struct Swept {
     pub enrolment_codes: usize,
     pub auth_failures: usize,
     pub audit_events: usize,
+    pub idempotency_keys: usize,
 }
 
 pub fn sweep(
@@ -35,10 +38,12 @@ pub fn sweep(
         Some(keep) => audit::purge_before(conn, now - keep)?,
         None => 0,
     };
+    let idempotency_keys = idempotency::purge_before(conn, now - KEEP_IDEMPOTENCY_KEYS)?;
     Ok(Swept {
         sessions,
         enrolment_codes,
         auth_failures,
         audit_events,
+        idempotency_keys,
     })
 }

@@ -5,10 +5,13 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod contact_requests;
 pub mod devices;
 pub mod enrolment_codes;
 pub mod housekeeping;
+pub mod idempotency;
 pub mod job_preferences;
+pub mod messages;
 pub mod participants;
 pub mod sessions;
 pub mod staff;

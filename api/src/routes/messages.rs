@@ -1,0 +1,311 @@
+//! The message thread between a participant and their team, from both sides.
+//!
+//! Participants reach their own thread under `/v1/me/messages`; the specialist of the caseload and
+//! the team's supervisor reach it under `/v1/participants/{id}/messages`, every action audited.
+//! Each side marks the other side's messages read, which gives read receipts both ways.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use ips_core::domain::{Role, SenderKind};
+use ips_core::store::audit::{self, Actor, Entry};
+use ips_core::store::messages::{self, NewMessage, ThreadMessage, Unread};
+use ips_core::store::sessions::Subject;
+use ips_core::store::{now, participants, utc};
+use ips_core::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use crate::idempotency::{create_once, Idempotent};
+use crate::input::{not_blank, parse_query, Body};
+use crate::pagination::{Page, PageQuery};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessageBody {
+    #[validate(
+        length(min = 1, max = 4000, message = "must be 1 to 4000 characters"),
+        custom(function = "not_blank")
+    )]
+    body: String,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ReadUpTo {
+    /// The newest message the reader has seen; the other side's messages up to it are read.
+    #[validate(range(min = 1, message = "must be a message id"))]
+    up_to_id: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct SenderView {
+    kind: &'static str,
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MessageView {
+    id: i64,
+    sender: SenderView,
+    body: String,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+}
+
+impl From<ThreadMessage> for MessageView {
+    fn from(m: ThreadMessage) -> Self {
+        Self {
+            sender: SenderView {
+                kind: m.sender_kind().as_str(),
+                id: m.sender_id(),
+                name: m.sender_name,
+            },
+            id: m.message.id,
+            body: m.message.body,
+            created_at: utc(m.message.created_at),
+            read_at: m.message.read_at.map(utc),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct UnreadView {
+    unread_count: i64,
+    latest_message_at: Option<DateTime<Utc>>,
+}
+
+impl From<Unread> for UnreadView {
+    fn from(u: Unread) -> Self {
+        Self {
+            unread_count: u.count,
+            latest_message_at: u.latest_message_at.map(utc),
+        }
+    }
+}
+
+/// Marks the other side's messages read up to `up_to_id`, which must be a message of this thread
+/// (an id from another thread is refused exactly like one that does not exist).
+fn mark_read(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    reader: SenderKind,
+    up_to_id: i64,
+) -> Result<Result<(), ApiError>, StoreError> {
+    if !messages::in_thread(conn, participant_id, up_to_id)? {
+        return Ok(Err(ApiError::invalid(
+            "up_to_id",
+            "is not a message in this conversation",
+        )));
+    }
+    messages::mark_read(conn, participant_id, reader, up_to_id, now())?;
+    Ok(Ok(()))
+}
+
+// --- the participant's side ---
+
+pub async fn list_mine(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = parse_query::<PageQuery>(&req)?.check()?;
+    let id = caller.id;
+    let found = state
+        .db
+        .run(move |conn| messages::list(conn, id, page.after, page.limit))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_store(found, MessageView::from)))
+}
+
+pub async fn send_mine(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    input: Idempotent<NewMessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = caller.id;
+    let body = input.body.body;
+    create_once(
+        &state.db,
+        Subject::Participant(id),
+        input.key,
+        move |conn| {
+            let sent = messages::create(conn, NewMessage::from_participant(id, body, now()))?;
+            Ok(Ok(MessageView::from(sent)))
+        },
+    )
+    .await
+}
+
+pub async fn mark_mine_read(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    input: Body<ReadUpTo>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, up_to_id) = (caller.id, input.0.up_to_id);
+    state
+        .db
+        .write(move |conn| mark_read(conn, id, SenderKind::Participant, up_to_id))
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn unread_mine(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+) -> Result<HttpResponse, ApiError> {
+    let id = caller.id;
+    let unread = state
+        .db
+        .run(move |conn| messages::unread(conn, id, SenderKind::Participant))
+        .await?;
+    Ok(HttpResponse::Ok().json(UnreadView::from(unread)))
+}
+
+// --- the staff's side: the specialist of the caseload and the team's supervisor ---
+
+const STAFF_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
+
+/// One audit entry for this caller on this participant's thread.
+fn audited(
+    conn: &mut DbConnection,
+    actor: Actor,
+    action: &'static str,
+    participant_id: i64,
+    subject: Option<i64>,
+    request_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let mut entry = Entry::new(actor, action).participant(participant_id);
+    if let Some(message_id) = subject {
+        entry = entry.subject("message", message_id);
+    }
+    audit::record(conn, &[entry], request_id, now())
+}
+
+pub async fn list_for_participant(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(STAFF_ROLES)?;
+    let id = path.into_inner();
+    let page = parse_query::<PageQuery>(&req)?.check()?;
+    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
+    let found = state
+        .db
+        .write(move |conn| {
+            participants::get_in_caseload(conn, id, caseload)?;
+            let found = messages::list(conn, id, page.after, page.limit)?;
+            audited(
+                conn,
+                actor,
+                "messages.listed",
+                id,
+                None,
+                request_id.as_deref(),
+            )?;
+            Ok(found)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_store(found, MessageView::from)))
+}
+
+pub async fn send_to_participant(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    input: Idempotent<NewMessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(STAFF_ROLES)?;
+    let id = path.into_inner();
+    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
+    // Checked before the key is looked at, so a retry after losing access is a 404 like any other.
+    state
+        .db
+        .run(move |conn| participants::get_in_caseload(conn, id, caseload))
+        .await?;
+    let (staff_id, body) = (caller.id, input.body.body);
+    create_once(
+        &state.db,
+        Subject::Staff(staff_id),
+        input.key,
+        move |conn| {
+            participants::get_in_caseload(conn, id, caseload)?;
+            let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, now()))?;
+            audited(
+                conn,
+                actor,
+                "message.sent",
+                id,
+                Some(sent.message.id),
+                request_id.as_deref(),
+            )?;
+            Ok(Ok(MessageView::from(sent)))
+        },
+    )
+    .await
+}
+
+pub async fn mark_read_for_participant(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    input: Body<ReadUpTo>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(STAFF_ROLES)?;
+    let (id, up_to_id) = (path.into_inner(), input.0.up_to_id);
+    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
+    state
+        .db
+        .write(move |conn| {
+            participants::get_in_caseload(conn, id, caseload)?;
+            if let Err(refused) = mark_read(conn, id, SenderKind::Staff, up_to_id)? {
+                return Ok(Err(refused));
+            }
+            audited(
+                conn,
+                actor,
+                "messages.marked_read",
+                id,
+                Some(up_to_id),
+                request_id.as_deref(),
+            )?;
+            Ok(Ok(()))
+        })
+        .await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn unread_for_participant(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(STAFF_ROLES)?;
+    let id = path.into_inner();
+    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
+    let unread = state
+        .db
+        .write(move |conn| {
+            participants::get_in_caseload(conn, id, caseload)?;
+            let unread = messages::unread(conn, id, SenderKind::Staff)?;
+            audited(
+                conn,
+                actor,
+                "messages.unread_read",
+                id,
+                None,
+                request_id.as_deref(),
+            )?;
+            Ok(unread)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(UnreadView::from(unread)))
+}
