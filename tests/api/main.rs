@@ -12,6 +12,7 @@ mod contract;
 mod errors;
 mod health;
 mod helpers;
+mod interviews;
 mod migrations;
 mod participants;
 mod readiness;

@@ -4,7 +4,9 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod auth;
+mod calendar;
 mod health;
+mod interviews;
 mod me;
 mod participants;
 mod staff;
@@ -62,6 +64,24 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/participants/{id:\\d+}/audit-events" => participants::audit_events,
 
         GET "/v1/me" => me::get,
+        GET "/v1/me/interviews" => interviews::me_list,
+        POST "/v1/me/interviews" => interviews::me_create,
+        GET "/v1/me/interviews/{id:\\d+}" => interviews::me_get,
+        PATCH "/v1/me/interviews/{id:\\d+}" => interviews::me_update,
+        POST "/v1/me/interviews/{id:\\d+}/confirm" => interviews::me_confirm,
+        POST "/v1/me/interviews/{id:\\d+}/cancel" => interviews::me_cancel,
+        POST "/v1/me/interviews/{id:\\d+}/outcome" => interviews::me_outcome,
+        GET "/v1/me/interviews/{id:\\d+}/ics" => interviews::me_ics,
+        POST "/v1/me/calendar-feed" => calendar::create,
+        DELETE "/v1/me/calendar-feed" => calendar::revoke,
+        GET "/v1/calendar/{token}" => calendar::feed,
+
+        GET "/v1/participants/{id:\\d+}/interviews" => interviews::staff_list,
+        POST "/v1/participants/{id:\\d+}/interviews" => interviews::staff_create,
+        GET "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_get,
+        PATCH "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_update,
+        POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/cancel" => interviews::staff_cancel,
+        POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/outcome" => interviews::staff_outcome,
     ]
 }
 

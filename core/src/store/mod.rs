@@ -7,6 +7,8 @@ pub mod audit;
 pub mod auth_failures;
 pub mod enrolment_codes;
 pub mod housekeeping;
+pub mod interviews;
+pub mod notifications;
 pub mod participants;
 pub mod sessions;
 pub mod staff;

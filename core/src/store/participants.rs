@@ -120,3 +120,32 @@ pub fn list_in_caseload(
     }
     Ok(Page::from_rows(query.load(conn)?, limit, |p| p.id))
 }
+
+/// Sets or clears the hash of the participant's calendar-feed token (a new one replaces the old).
+pub fn set_calendar_feed(
+    conn: &mut DbConnection,
+    id: i64,
+    token_hash: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::calendar_feed_token_hash.eq(token_hash),
+            participants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The enrolled participant whose calendar-feed token hashes to `token_hash`.
+pub fn by_calendar_feed(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<Participant>, StoreError> {
+    Ok(participants::table
+        .filter(participants::calendar_feed_token_hash.eq(token_hash))
+        .filter(participants::withdrawn_at.is_null())
+        .select(Participant::as_select())
+        .first(conn)
+        .optional()?)
+}
