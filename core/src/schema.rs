@@ -121,6 +121,7 @@ diesel::table! {
         notes -> Nullable<Text>,
         checklist -> Text,
         debrief -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
         status -> Text,
         outcome -> Nullable<Text>,
         sequence -> Integer,

@@ -701,3 +701,121 @@ async fn nobody_reaches_another_participants_interviews() {
     let mine = app.get("/v1/me/interviews", &a_token).await.ok();
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn edits_that_change_nothing_and_cancellations_by_staff() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (pid, me) = participant(&app, &w.specialist, "Tor").await;
+    let created = app
+        .post("/v1/me/interviews", Some(&me), body(oslo_in(6, 10, 0)))
+        .await
+        .ok();
+    let id = created["id"].as_i64().unwrap();
+    let confirmed = app
+        .send(
+            Method::POST,
+            &format!("/v1/me/interviews/{id}/confirm"),
+            Some(&me),
+            None,
+        )
+        .await
+        .ok();
+
+    // Sending the same time and zone again is not a reschedule: still confirmed, nothing re-planned.
+    let same = app
+        .patch(
+            &format!("/v1/me/interviews/{id}"),
+            &me,
+            json!({ "starts_at": created["starts_at"], "time_zone": "Europe/Oslo" }),
+        )
+        .await
+        .ok();
+    assert_eq!(same["status"], "confirmed");
+    assert_eq!(same["sequence"], confirmed["sequence"]);
+    let empty = app
+        .patch(&format!("/v1/me/interviews/{id}"), &me, json!({}))
+        .await
+        .ok();
+    assert_eq!(empty["sequence"], confirmed["sequence"]);
+
+    // A refused staff action leaves no audit trace of having been done.
+    let early = app
+        .post(
+            &format!("/v1/participants/{pid}/interviews/{id}/outcome"),
+            Some(&w.specialist),
+            json!({ "outcome": "offer" }),
+        )
+        .await;
+    assert_eq!(early.assert_problem(409), "conflict");
+    let trail = app
+        .get(
+            &format!("/v1/participants/{pid}/audit-events"),
+            &w.supervisor,
+        )
+        .await
+        .ok();
+    assert!(trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"] != "interview.outcome_recorded"));
+
+    // The specialist cancels (no body needed); the participant is told, and the reason is kept.
+    let plain = app
+        .send(
+            Method::POST,
+            &format!("/v1/participants/{pid}/interviews/{id}/cancel"),
+            Some(&w.specialist),
+            None,
+        )
+        .await;
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    assert_eq!(plain.body["cancel_reason"], json!(null));
+    let rows = outbox(&app, id);
+    let told: Vec<_> = rows
+        .iter()
+        .filter(|r| r.kind == "interview_cancelled")
+        .collect();
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        (told[0].recipient_kind.as_str(), told[0].recipient_id),
+        ("participant", pid)
+    );
+    let trail = app
+        .get(
+            &format!("/v1/participants/{pid}/audit-events"),
+            &w.supervisor,
+        )
+        .await
+        .ok();
+    assert!(trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "interview.cancelled"));
+
+    let other = app
+        .post("/v1/me/interviews", Some(&me), body(oslo_in(9, 10, 0)))
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let with_reason = app
+        .post(
+            &format!("/v1/me/interviews/{other}/cancel"),
+            Some(&me),
+            json!({ "reason": "Syk" }),
+        )
+        .await
+        .ok();
+    assert_eq!(with_reason["cancel_reason"], "Syk");
+    let feed = app
+        .send(Method::POST, "/v1/me/calendar-feed", Some(&me), None)
+        .await;
+    assert_eq!(feed.header("location"), feed.body["path"].as_str());
+    assert!(feed.body["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:8080/v1/calendar/ipsc_"));
+}

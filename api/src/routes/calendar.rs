@@ -2,7 +2,7 @@
 //! carries every upcoming interview (and cancelled ones, so calendars remove them); the
 //! participant can replace or revoke the URL at any time.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::Duration;
 use ips_core::domain::ical::{calendar, Method};
 use ips_core::domain::texts::{render, Text};
@@ -25,17 +25,10 @@ struct FeedView {
     path: String,
 }
 
-/// The absolute URL of the feed: from the request's own host (behind a proxy, its forwarded host).
-fn absolute(req: &HttpRequest, path: &str) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{}", info.scheme(), info.host(), path)
-}
-
 /// Creates the feed URL, or replaces it: the old URL stops working at once.
 pub async fn create(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
-    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let token = tokens::generate(TokenKind::CalendarFeed);
     let hash = tokens::hash(&token);
@@ -47,8 +40,10 @@ pub async fn create(
     let path = format!("/v1/calendar/{token}");
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::LOCATION, path.clone()))
         .json(FeedView {
-            url: absolute(&req, &path),
+            // From configuration, never from request headers a client could forge.
+            url: format!("{}{}", state.config.public_base(), path),
             path,
         }))
 }

@@ -23,7 +23,7 @@ use validator::{Validate, ValidationError};
 use super::participants::iana_time_zone;
 use super::staff::double_option;
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
-use crate::input::{not_blank, parse_query, Body};
+use crate::input::{not_blank, parse_query, Body, OptionalBody};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -73,31 +73,37 @@ impl Asker {
         }
     }
 
-    /// The participant, if the asker may reach them (staff: in the caseload, else 404). Staff
-    /// access is audited with `action` in the same transaction.
-    fn participant(
-        &self,
-        conn: &mut DbConnection,
-        action: &'static str,
-        interview: Option<i64>,
-    ) -> Result<Participant, StoreError> {
+    /// The participant, if the asker may reach them (staff: only in their caseload, else 404).
+    fn participant(&self, conn: &mut DbConnection) -> Result<Participant, StoreError> {
         match self {
             Asker::Participant(id) => participants::get(conn, *id),
             Asker::Staff {
                 caller,
                 participant_id,
-                request_id,
-            } => {
-                let participant =
-                    participants::get_in_caseload(conn, *participant_id, caller.caseload())?;
-                let mut entry = Entry::new(caller.actor(), action).participant(participant.id);
-                if let Some(id) = interview {
-                    entry = entry.subject("interview", id);
-                }
-                audit::record(conn, &[entry], request_id.as_deref(), now())?;
-                Ok(participant)
-            }
+                ..
+            } => participants::get_in_caseload(conn, *participant_id, caller.caseload()),
         }
+    }
+
+    /// Audits what staff did, in the same transaction, once it has succeeded.
+    fn audit(
+        &self,
+        conn: &mut DbConnection,
+        action: &'static str,
+        participant: i64,
+        interview: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Asker::Staff {
+            caller, request_id, ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let mut entry = Entry::new(caller.actor(), action).participant(participant);
+        if let Some(id) = interview {
+            entry = entry.subject("interview", id);
+        }
+        audit::record(conn, &[entry], request_id.as_deref(), now())
     }
 }
 
@@ -218,6 +224,21 @@ pub struct InterviewPatch {
     debrief: Option<Option<String>>,
 }
 
+impl InterviewPatch {
+    /// Whether the patch changes nothing but (possibly) the time fields.
+    fn is_empty_besides_time(&self) -> bool {
+        self.employer.is_none()
+            && self.role_title.is_none()
+            && self.address.is_none()
+            && self.video_link.is_none()
+            && self.contact_person.is_none()
+            && self.specialist_attends.is_none()
+            && self.notes.is_none()
+            && self.checklist.is_none()
+            && self.debrief.is_none()
+    }
+}
+
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeBody {
@@ -256,6 +277,7 @@ pub struct InterviewView {
     notes: Option<String>,
     checklist: Vec<ChecklistItem>,
     debrief: Option<String>,
+    cancel_reason: Option<String>,
     status: String,
     outcome: Option<String>,
     sequence: i32,
@@ -283,6 +305,7 @@ impl InterviewView {
             specialist_attends: i.specialist_attends,
             notes: i.notes,
             debrief: i.debrief,
+            cancel_reason: i.cancel_reason,
             status: i.status,
             outcome: i.outcome,
             sequence: i.sequence,
@@ -357,7 +380,12 @@ async fn create(
     let view = state
         .db
         .write(move |conn| {
-            let participant = asker.participant(conn, "interview.created", None)?;
+            let participant = asker.participant(conn)?;
+            if participant.withdrawn_at.is_some() {
+                return Ok(Err(ApiError::Conflict(
+                    "the participant has withdrawn".into(),
+                )));
+            }
             let at = now();
             let starts_at = body.starts_at.naive_utc();
             let (kind, by) = asker.created_by();
@@ -393,9 +421,15 @@ async fn create(
                 false,
                 at,
             )?;
-            view(conn, interview)
+            asker.audit(
+                conn,
+                "interview.created",
+                participant.id,
+                Some(interview.id),
+            )?;
+            Ok(Ok(view(conn, interview)?))
         })
-        .await?;
+        .await??;
     let location = location_of.location(view.id);
     Ok(with_etag(
         HttpResponse::Created().insert_header((header::LOCATION, location)),
@@ -407,8 +441,9 @@ async fn get(state: &AppState, asker: Asker, id: i64) -> Result<HttpResponse, Ap
     let view = state
         .db
         .write(move |conn| {
-            let participant = asker.participant(conn, "interview.read", Some(id))?;
+            let participant = asker.participant(conn)?;
             let interview = interviews::get_of(conn, participant.id, id)?;
+            asker.audit(conn, "interview.read", participant.id, Some(id))?;
             view(conn, interview)
         })
         .await?;
@@ -425,15 +460,27 @@ async fn update(
     let view = state
         .db
         .write(move |conn| {
-            let participant = asker.participant(conn, "interview.updated", Some(id))?;
+            let participant = asker.participant(conn)?;
             let current = interviews::get_of(conn, participant.id, id)?;
             if expected.is_some_and(|e| e != current.sequence) {
                 return Ok(Err(ApiError::PreconditionFailed));
             }
             let at = now();
-            let moves = patch.starts_at.is_some()
-                || patch.duration_minutes.is_some()
-                || patch.time_zone.is_some();
+            let starts_at = patch
+                .starts_at
+                .map(|s| s.naive_utc())
+                .unwrap_or(current.starts_at);
+            let duration = patch
+                .duration_minutes
+                .map(Duration::minutes)
+                .unwrap_or(current.ends_at - current.starts_at);
+            // Only a different time is a reschedule; the same time sent again changes nothing.
+            let moves = starts_at != current.starts_at || starts_at + duration != current.ends_at;
+            let only_time_fields = patch.is_empty_besides_time();
+            let time_zone = patch.time_zone.filter(|z| *z != current.time_zone);
+            if !moves && time_zone.is_none() && only_time_fields {
+                return Ok(Ok(view(conn, current)?));
+            }
             let action = if moves {
                 Action::Reschedule
             } else {
@@ -449,20 +496,12 @@ async fn update(
                     "can be written once the interview has started",
                 )));
             }
-            let starts_at = patch
-                .starts_at
-                .map(|s| s.naive_utc())
-                .unwrap_or(current.starts_at);
-            let duration = patch
-                .duration_minutes
-                .map(Duration::minutes)
-                .unwrap_or(current.ends_at - current.starts_at);
             let changes = InterviewChanges {
                 employer: patch.employer.map(|e| e.trim().to_owned()),
                 role_title: patch.role_title.map(|r| r.trim().to_owned()),
                 starts_at: moves.then_some(starts_at),
                 ends_at: moves.then_some(starts_at + duration),
-                time_zone: patch.time_zone,
+                time_zone,
                 address: patch.address,
                 video_link: patch.video_link,
                 contact_person: patch.contact_person,
@@ -472,6 +511,7 @@ async fn update(
                 debrief: patch.debrief,
                 status: Some(status.as_str().to_owned()),
                 outcome: None,
+                cancel_reason: None,
                 sequence: Some(current.sequence + 1),
                 updated_at: Some(at),
             };
@@ -485,6 +525,7 @@ async fn update(
                     at,
                 )?;
             }
+            asker.audit(conn, "interview.updated", participant.id, Some(id))?;
             Ok(Ok(view(conn, updated)?))
         })
         .await??;
@@ -508,7 +549,7 @@ async fn act(
     let view = state
         .db
         .write(move |conn| {
-            let participant = asker.participant(conn, audit_action, Some(id))?;
+            let participant = asker.participant(conn)?;
             let current = interviews::get_of(conn, participant.id, id)?;
             let at = now();
             let status = match transition(&current, action, at) {
@@ -519,14 +560,16 @@ async fn act(
             if action == Action::Confirm && current.status == Status::Confirmed.as_str() {
                 return Ok(Ok(view(conn, current)?));
             }
-            let (outcome, debrief) = match action {
-                Action::RecordOutcome(o) => (Some(Some(o.as_str().to_owned())), note.clone().map(Some)),
-                _ => (None, None),
+            let (outcome, debrief, cancel_reason) = match action {
+                Action::RecordOutcome(o) => (Some(Some(o.as_str().to_owned())), note.clone().map(Some), None),
+                Action::Cancel => (None, None, Some(note.clone())),
+                _ => (None, None, None),
             };
             let changes = InterviewChanges {
                 status: Some(status.as_str().to_owned()),
                 outcome,
                 debrief,
+                cancel_reason,
                 sequence: Some(current.sequence + 1),
                 updated_at: Some(at),
                 ..Default::default()
@@ -534,12 +577,17 @@ async fn act(
             let updated = interviews::update(conn, id, changes)?;
             // After a confirmation only the last reminder stays: one timely reminder, no nagging.
             interviews::replan_reminders(conn, &updated, &ReminderSettings::of(&participant), action == Action::Confirm, at)?;
-            // A participant's cancellation always reaches the specialist.
-            if action == Action::Cancel && matches!(asker, Asker::Participant(_)) {
+            // A cancellation always reaches the other side: the participant's goes to their
+            // specialist, the specialist's to the participant.
+            if action == Action::Cancel {
+                let recipient = match asker {
+                    Asker::Participant(_) => Recipient::Staff(participant.specialist_id),
+                    Asker::Staff { .. } => Recipient::Participant(participant.id),
+                };
                 notifications::enqueue(
                     conn,
                     &NewNotification {
-                        recipient: Recipient::Staff(participant.specialist_id),
+                        recipient,
                         kind: "interview_cancelled",
                         dedupe_key: format!("interview:{id}:cancelled"),
                         subject: Some(("interview", id)),
@@ -550,6 +598,7 @@ async fn act(
                     at,
                 )?;
             }
+            asker.audit(conn, audit_action, participant.id, Some(id))?;
             Ok(Ok(view(conn, updated)?))
         })
         .await??;
@@ -561,6 +610,7 @@ fn encode_position(position: ListPosition) -> String {
     let (phase, at, id) = match position {
         ListPosition::Upcoming { starts_at, id } => ("u", starts_at, id),
         ListPosition::Past { starts_at, id } => ("p", starts_at, id),
+        ListPosition::PastFromStart => ("p0", NaiveDateTime::default(), 0),
     };
     URL_SAFE_NO_PAD.encode(format!(
         "i1:{phase}:{}:{id}",
@@ -577,6 +627,7 @@ fn decode_position(cursor: &str) -> Option<ListPosition> {
     match phase {
         "u" => Some(ListPosition::Upcoming { starts_at, id }),
         "p" => Some(ListPosition::Past { starts_at, id }),
+        "p0" => Some(ListPosition::PastFromStart),
         _ => None,
     }
 }
@@ -610,7 +661,8 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
     let page = state
         .db
         .write(move |conn| {
-            let participant = asker.participant(conn, "interview.listed", None)?;
+            let participant = asker.participant(conn)?;
+            asker.audit(conn, "interview.listed", participant.id, None)?;
             let (found, next) = interviews::list(conn, participant.id, after, limit, now())?;
             let items = found
                 .into_iter()
@@ -740,14 +792,14 @@ pub async fn me_cancel(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
     path: web::Path<i64>,
-    body: Body<CancelBody>,
+    body: OptionalBody<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
     act(
         &state,
         Asker::own(&caller),
         path.into_inner(),
         Action::Cancel,
-        body.0.reason,
+        body.0.and_then(|b| b.reason),
     )
     .await
 }
@@ -857,7 +909,7 @@ pub async fn staff_cancel(
     caller: StaffCaller,
     req: HttpRequest,
     path: web::Path<(i64, i64)>,
-    body: Body<CancelBody>,
+    body: OptionalBody<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant, id) = path.into_inner();
     act(
@@ -865,7 +917,7 @@ pub async fn staff_cancel(
         Asker::staff(caller, participant, &req)?,
         id,
         Action::Cancel,
-        body.0.reason,
+        body.0.and_then(|b| b.reason),
     )
     .await
 }
@@ -907,6 +959,7 @@ mod tests {
                 starts_at: at,
                 id: 9,
             },
+            ListPosition::PastFromStart,
         ] {
             assert_eq!(decode_position(&encode_position(p)), Some(p));
         }

@@ -34,6 +34,7 @@ pub struct Interview {
     pub notes: Option<String>,
     pub checklist: String,
     pub debrief: Option<String>,
+    pub cancel_reason: Option<String>,
     pub status: String,
     pub outcome: Option<String>,
     pub sequence: i32,
@@ -82,6 +83,7 @@ pub struct InterviewChanges {
     pub notes: Option<Option<String>>,
     pub checklist: Option<String>,
     pub debrief: Option<Option<String>>,
+    pub cancel_reason: Option<Option<String>>,
     pub status: Option<String>,
     pub outcome: Option<Option<String>>,
     pub sequence: Option<i32>,
@@ -158,8 +160,16 @@ pub fn update(
 /// ones (latest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListPosition {
-    Upcoming { starts_at: NaiveDateTime, id: i64 },
-    Past { starts_at: NaiveDateTime, id: i64 },
+    Upcoming {
+        starts_at: NaiveDateTime,
+        id: i64,
+    },
+    Past {
+        starts_at: NaiveDateTime,
+        id: i64,
+    },
+    /// The upcoming part ended exactly at a page boundary: the next page starts the past part.
+    PastFromStart,
 }
 
 pub fn list(
@@ -171,7 +181,10 @@ pub fn list(
 ) -> Result<(Vec<Interview>, Option<ListPosition>), StoreError> {
     let mine = interviews::table.filter(interviews::participant_id.eq(participant_id));
     let mut items = Vec::new();
-    if !matches!(after, Some(ListPosition::Past { .. })) {
+    if !matches!(
+        after,
+        Some(ListPosition::Past { .. } | ListPosition::PastFromStart)
+    ) {
         let mut upcoming = mine
             .filter(interviews::ends_at.gt(now))
             .select(Interview::as_select())
@@ -196,6 +209,14 @@ pub fn list(
         }
     }
     let room = limit - items.len() as i64;
+    if room == 0 {
+        // The page is full of upcoming interviews; the past ones follow on the next page.
+        let any_past: bool = diesel::select(diesel::dsl::exists(
+            mine.filter(interviews::ends_at.le(now)),
+        ))
+        .get_result(conn)?;
+        return Ok((items, any_past.then_some(ListPosition::PastFromStart)));
+    }
     let mut past = mine
         .filter(interviews::ends_at.le(now))
         .select(Interview::as_select())

@@ -15,6 +15,7 @@ CREATE TABLE interviews (
     notes TEXT,
     checklist TEXT NOT NULL,
     debrief TEXT,
+    cancel_reason TEXT,
     status TEXT NOT NULL CHECK (status IN ('scheduled', 'confirmed', 'cancelled', 'completed')),
     outcome TEXT CHECK (outcome IN ('offer', 'rejected', 'waiting', 'no_show')),
     sequence INTEGER NOT NULL,
