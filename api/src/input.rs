@@ -37,25 +37,59 @@ pub fn read_json_bytes(
     req: &HttpRequest,
     payload: &mut Payload,
 ) -> Pin<Box<dyn Future<Output = Result<web::Bytes, ApiError>>>> {
-    let is_json = req
-        .headers()
+    let is_json = is_json(req);
+    let bytes = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        bytes.await.map_err(read_error)
+    })
+}
+
+/// A JSON body that may be left out entirely (an empty POST); when present it is read and
+/// checked exactly like [`Body`].
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T> FromRequest for OptionalBody<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = is_json(req);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(read_error)?;
+            if bytes.is_empty() {
+                return Ok(OptionalBody(None));
+            }
+            if !is_json {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            decode(&bytes).map(|v| OptionalBody(Some(v)))
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .is_some_and(|v| {
             v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
-        });
-    let bytes = web::Bytes::from_request(req, payload);
-    Box::pin(async move {
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        bytes.await.map_err(|e| match e.as_error::<PayloadError>() {
-            Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
-            _ => ApiError::Malformed("the request body could not be read".into()),
         })
-    })
+}
+
+fn read_error(e: actix_web::Error) -> ApiError {
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+        _ => ApiError::Malformed("the request body could not be read".into()),
+    }
 }
 
 /// Parses and validates a JSON body: 400 for text that is not JSON, 422 naming the field otherwise.

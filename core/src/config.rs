@@ -21,6 +21,9 @@ pub enum LogFormat {
 pub struct Config {
     /// Address the API listens on.
     pub bind: String,
+    /// The base URL people and apps reach the API at (e.g. `https://ips.example.no`), for links
+    /// the API hands out such as calendar feeds. Empty: `http://` + the bind address.
+    pub public_url: String,
     /// `postgres://...` or `sqlite://file.db`. Secret: a PostgreSQL URL may hold a password.
     pub database_url: SecretString,
     /// Largest number of pooled database connections per process.
@@ -64,6 +67,7 @@ pub struct Config {
 #[derive(Serialize)]
 struct Defaults {
     bind: &'static str,
+    public_url: &'static str,
     database_url: &'static str,
     database_pool_size: u32,
     log_format: LogFormat,
@@ -86,6 +90,7 @@ struct Defaults {
 
 const DEFAULTS: Defaults = Defaults {
     bind: "127.0.0.1:8080",
+    public_url: "",
     database_url: "sqlite://ips.db",
     database_pool_size: 16,
     log_format: LogFormat::Text,
@@ -182,6 +187,15 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// The base of absolute links, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        if self.public_url.trim().is_empty() {
+            format!("http://{}", self.bind)
+        } else {
+            self.public_url.trim().trim_end_matches('/').to_owned()
+        }
     }
 
     pub fn database_url(&self) -> &str {

@@ -47,6 +47,7 @@ diesel::table! {
         lock_screen_previews -> Bool,
         closed_reason -> Nullable<Text>,
         withdrawal_note -> Nullable<Text>,
+        calendar_feed_token_hash -> Nullable<Text>,
     }
 }
 
@@ -207,6 +208,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    interviews (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        employer -> Text,
+        role_title -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        time_zone -> Text,
+        address -> Nullable<Text>,
+        video_link -> Nullable<Text>,
+        contact_person -> Nullable<Text>,
+        specialist_attends -> Bool,
+        notes -> Nullable<Text>,
+        checklist -> Text,
+        debrief -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        sequence -> Integer,
+        created_by_kind -> Text,
+        created_by_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        recipient_kind -> Text,
+        recipient_id -> BigInt,
+        kind -> Text,
+        dedupe_key -> Text,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<BigInt>,
+        payload -> Text,
+        due_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(interviews -> participants (participant_id));
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -237,4 +291,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     contact_requests,
     idempotency_keys,
+    interviews,
+    notifications,
 );

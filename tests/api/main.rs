@@ -14,6 +14,7 @@ mod devices;
 mod errors;
 mod health;
 mod helpers;
+mod interviews;
 mod job_preferences;
 mod migrations;
 mod participants;

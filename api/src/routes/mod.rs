@@ -4,9 +4,11 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod auth;
+mod calendar;
 mod contact_requests;
 mod devices;
 mod health;
+mod interviews;
 mod job_preferences;
 mod me;
 mod messages;
@@ -97,6 +99,24 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/me/messages/unread" => messages::unread_mine,
         GET "/v1/me/contact-requests" => contact_requests::list_mine,
         POST "/v1/me/contact-requests" => contact_requests::create_mine,
+        GET "/v1/me/interviews" => interviews::me_list,
+        POST "/v1/me/interviews" => interviews::me_create,
+        GET "/v1/me/interviews/{id:\\d+}" => interviews::me_get,
+        PATCH "/v1/me/interviews/{id:\\d+}" => interviews::me_update,
+        POST "/v1/me/interviews/{id:\\d+}/confirm" => interviews::me_confirm,
+        POST "/v1/me/interviews/{id:\\d+}/cancel" => interviews::me_cancel,
+        POST "/v1/me/interviews/{id:\\d+}/outcome" => interviews::me_outcome,
+        GET "/v1/me/interviews/{id:\\d+}/ics" => interviews::me_ics,
+        POST "/v1/me/calendar-feed" => calendar::create,
+        DELETE "/v1/me/calendar-feed" => calendar::revoke,
+        GET "/v1/calendar/{token}" => calendar::feed,
+
+        GET "/v1/participants/{id:\\d+}/interviews" => interviews::staff_list,
+        POST "/v1/participants/{id:\\d+}/interviews" => interviews::staff_create,
+        GET "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_get,
+        PATCH "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_update,
+        POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/cancel" => interviews::staff_cancel,
+        POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/outcome" => interviews::staff_outcome,
     ]
 }
 

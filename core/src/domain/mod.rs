@@ -2,10 +2,14 @@
 
 pub mod device;
 pub mod enrolment_code;
+pub mod ical;
+pub mod interviews;
 pub mod job_preferences;
 pub mod password;
+pub mod reminders;
 pub mod roles;
 pub mod settings;
+pub mod texts;
 pub mod tokens;
 
 pub use roles::{

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 pub enum TokenKind {
     Access,
     Refresh,
+    /// The secret in a participant's calendar-feed URL.
+    CalendarFeed,
 }
 
 impl TokenKind {
@@ -17,6 +19,7 @@ impl TokenKind {
         match self {
             TokenKind::Access => "ipsa_",
             TokenKind::Refresh => "ipsr_",
+            TokenKind::CalendarFeed => "ipsc_",
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::sessions::{self, RevokeReason, Subject};
-use super::{devices, enrolment_codes, Page, StoreError};
+use super::{devices, enrolment_codes, notifications, Page, StoreError};
 use diesel::sql_types::Bool;
 
 use crate::db::{DbConnection, MultiBackend};
@@ -187,5 +187,37 @@ pub fn withdraw(
     sessions::revoke_all(conn, subject, RevokeReason::Withdrawn, now)?;
     devices::delete_all_of(conn, subject)?;
     enrolment_codes::revoke_unused(conn, id, now)?;
+    // Reminders stop: nothing more is sent to someone who has left.
+    notifications::cancel_all_pending_for(conn, notifications::Recipient::Participant(id), now)?;
+    set_calendar_feed(conn, id, None, now)?;
     get(conn, id)
+}
+
+/// Sets or clears the hash of the participant's calendar-feed token (a new one replaces the old).
+pub fn set_calendar_feed(
+    conn: &mut DbConnection,
+    id: i64,
+    token_hash: Option<String>,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::calendar_feed_token_hash.eq(token_hash),
+            participants::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The enrolled participant whose calendar-feed token hashes to `token_hash`.
+pub fn by_calendar_feed(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<Participant>, StoreError> {
+    Ok(participants::table
+        .filter(participants::calendar_feed_token_hash.eq(token_hash))
+        .filter(participants::withdrawn_at.is_null())
+        .select(Participant::as_select())
+        .first(conn)
+        .optional()?)
 }

@@ -1,0 +1,951 @@
+//! Job interviews, for the participant's app (`/v1/me/interviews`) and for the staff of their
+//! caseload (`/v1/participants/{id}/interviews`). Both sides share one implementation; only who
+//! is asking differs. Every change rewrites the interview's reminders in the same transaction.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
+use ips_core::domain::{Language, Role};
+use ips_core::store::audit::{self, Entry};
+use ips_core::store::interviews::{
+    self, Interview, InterviewChanges, ListPosition, NewInterview, ReminderSettings,
+};
+use ips_core::store::notifications::{self, NewNotification, Recipient};
+use ips_core::store::participants::{self, Participant};
+use ips_core::store::{now, utc};
+use ips_core::{DbConnection, StoreError};
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use super::participants::iana_time_zone;
+use super::staff::double_option;
+use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use crate::input::{not_blank, parse_query, Body, OptionalBody};
+use crate::preconditions::{etag, if_match};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use ips_core::store::job_preferences::Precondition;
+
+/// Who is asking, and for which participant.
+#[derive(Debug, Clone)]
+enum Asker {
+    Participant(i64),
+    Staff {
+        caller: StaffCaller,
+        participant_id: i64,
+        request_id: Option<String>,
+    },
+}
+
+impl Asker {
+    fn own(caller: &ParticipantCaller) -> Self {
+        Asker::Participant(caller.id)
+    }
+
+    fn staff(
+        caller: StaffCaller,
+        participant_id: i64,
+        req: &HttpRequest,
+    ) -> Result<Self, ApiError> {
+        caller.require(&[Role::Specialist, Role::Supervisor])?;
+        Ok(Asker::Staff {
+            caller,
+            participant_id,
+            request_id: request_id(req),
+        })
+    }
+
+    /// Where the created interview lives, for the `Location` header.
+    fn location(&self, interview: i64) -> String {
+        match self {
+            Asker::Participant(_) => format!("/v1/me/interviews/{interview}"),
+            Asker::Staff { participant_id, .. } => {
+                format!("/v1/participants/{participant_id}/interviews/{interview}")
+            }
+        }
+    }
+
+    fn created_by(&self) -> (&'static str, i64) {
+        match self {
+            Asker::Participant(id) => ("participant", *id),
+            Asker::Staff { caller, .. } => ("staff", caller.id),
+        }
+    }
+
+    /// The participant, if the asker may reach them (staff: only in their caseload, else 404).
+    fn participant(&self, conn: &mut DbConnection) -> Result<Participant, StoreError> {
+        match self {
+            Asker::Participant(id) => participants::get(conn, *id),
+            Asker::Staff {
+                caller,
+                participant_id,
+                ..
+            } => participants::get_in_caseload(conn, *participant_id, caller.caseload()),
+        }
+    }
+
+    /// Audits what staff did, in the same transaction, once it has succeeded.
+    fn audit(
+        &self,
+        conn: &mut DbConnection,
+        action: &'static str,
+        participant: i64,
+        interview: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Asker::Staff {
+            caller, request_id, ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let mut entry = Entry::new(caller.actor(), action).participant(participant);
+        if let Some(id) = interview {
+            entry = entry.subject("interview", id);
+        }
+        audit::record(conn, &[entry], request_id.as_deref(), now())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItem {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    text: String,
+    #[serde(default)]
+    done: bool,
+}
+
+fn https_link(link: &str) -> Result<(), ValidationError> {
+    let ok = (link.starts_with("https://") || link.starts_with("http://"))
+        && link.len() > 10
+        && !link.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new("url").with_message("must be a web link (https://...)".into()))
+    }
+}
+
+/// An interview may be recorded up to a year after it happened (to log its outcome) and up to
+/// two years ahead.
+fn plausible_start(at: &DateTime<Utc>) -> Result<(), ValidationError> {
+    let now = Utc::now();
+    if *at < now - Duration::days(366) || *at > now + Duration::days(731) {
+        return Err(ValidationError::new("starts_at")
+            .with_message("must be within a year back and two years ahead".into()));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct NewInterviewBody {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    employer: String,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    role_title: String,
+    #[validate(custom(function = "plausible_start"))]
+    starts_at: DateTime<Utc>,
+    #[validate(
+        length(max = 64, message = "must be at most 64 characters"),
+        custom(function = "iana_time_zone")
+    )]
+    time_zone: Option<String>,
+    #[validate(range(min = 5, max = 600, message = "must be 5 to 600 minutes"))]
+    duration_minutes: Option<i64>,
+    #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
+    address: Option<String>,
+    #[validate(
+        length(max = 2000, message = "must be at most 2000 characters"),
+        custom(function = "https_link")
+    )]
+    video_link: Option<String>,
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    contact_person: Option<String>,
+    specialist_attends: Option<bool>,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    notes: Option<String>,
+    #[validate(length(max = 20, message = "must have at most 20 items"), nested)]
+    checklist: Option<Vec<ChecklistItem>>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct InterviewPatch {
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    employer: Option<String>,
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "not_blank")
+    )]
+    role_title: Option<String>,
+    #[validate(custom(function = "plausible_start"))]
+    starts_at: Option<DateTime<Utc>>,
+    #[validate(
+        length(max = 64, message = "must be at most 64 characters"),
+        custom(function = "iana_time_zone")
+    )]
+    time_zone: Option<String>,
+    #[validate(range(min = 5, max = 600, message = "must be 5 to 600 minutes"))]
+    duration_minutes: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(
+        length(max = 2000, message = "must be at most 2000 characters"),
+        custom(function = "https_link")
+    )]
+    video_link: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    contact_person: Option<Option<String>>,
+    specialist_attends: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    notes: Option<Option<String>>,
+    #[validate(length(max = 20, message = "must have at most 20 items"), nested)]
+    checklist: Option<Vec<ChecklistItem>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    debrief: Option<Option<String>>,
+}
+
+impl InterviewPatch {
+    /// Whether the patch changes nothing but (possibly) the time fields.
+    fn is_empty_besides_time(&self) -> bool {
+        self.employer.is_none()
+            && self.role_title.is_none()
+            && self.address.is_none()
+            && self.video_link.is_none()
+            && self.contact_person.is_none()
+            && self.specialist_attends.is_none()
+            && self.notes.is_none()
+            && self.checklist.is_none()
+            && self.debrief.is_none()
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    outcome: Outcome,
+    #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
+    debrief: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    #[validate(length(max = 500, message = "must be at most 500 characters"))]
+    reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedBy {
+    kind: String,
+    id: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InterviewView {
+    id: i64,
+    participant_id: i64,
+    employer: String,
+    role_title: String,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    duration_minutes: i64,
+    time_zone: String,
+    address: Option<String>,
+    video_link: Option<String>,
+    contact_person: Option<String>,
+    specialist_attends: bool,
+    notes: Option<String>,
+    checklist: Vec<ChecklistItem>,
+    debrief: Option<String>,
+    cancel_reason: Option<String>,
+    status: String,
+    outcome: Option<String>,
+    sequence: i32,
+    reminders: Vec<DateTime<Utc>>,
+    created_by: CreatedBy,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl InterviewView {
+    fn new(i: Interview, reminders: Vec<DateTime<Utc>>) -> Self {
+        Self {
+            duration_minutes: (i.ends_at - i.starts_at).num_minutes(),
+            checklist: serde_json::from_str(&i.checklist).unwrap_or_default(),
+            id: i.id,
+            participant_id: i.participant_id,
+            employer: i.employer,
+            role_title: i.role_title,
+            starts_at: utc(i.starts_at),
+            ends_at: utc(i.ends_at),
+            time_zone: i.time_zone,
+            address: i.address,
+            video_link: i.video_link,
+            contact_person: i.contact_person,
+            specialist_attends: i.specialist_attends,
+            notes: i.notes,
+            debrief: i.debrief,
+            cancel_reason: i.cancel_reason,
+            status: i.status,
+            outcome: i.outcome,
+            sequence: i.sequence,
+            reminders,
+            created_by: CreatedBy {
+                kind: i.created_by_kind,
+                id: i.created_by_id,
+            },
+            created_at: utc(i.created_at),
+            updated_at: utc(i.updated_at),
+        }
+    }
+}
+
+fn with_etag(builder: &mut actix_web::HttpResponseBuilder, view: InterviewView) -> HttpResponse {
+    // The interview's sequence grows with every change: it is the version.
+    builder
+        .insert_header((header::ETAG, etag(view.sequence)))
+        .json(view)
+}
+
+fn checklist_json(items: &[ChecklistItem]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn view(conn: &mut DbConnection, interview: Interview) -> Result<InterviewView, StoreError> {
+    let reminders = interviews::pending_reminders(conn, interview.id)?;
+    Ok(InterviewView::new(interview, reminders))
+}
+
+fn transition(
+    interview: &Interview,
+    action: Action,
+    at: NaiveDateTime,
+) -> Result<Status, ApiError> {
+    let status = Status::parse(&interview.status)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored interview status")))?;
+    let outcome = interview.outcome.as_deref().and_then(Outcome::parse);
+    rules::apply(status, outcome, action, interview.starts_at <= at)
+        .map_err(|why| ApiError::Conflict(why.to_owned()))
+}
+
+async fn create(
+    state: &AppState,
+    asker: Asker,
+    body: NewInterviewBody,
+) -> Result<HttpResponse, ApiError> {
+    let location_of = asker.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let participant = asker.participant(conn)?;
+            if participant.withdrawn_at.is_some() {
+                return Ok(Err(ApiError::Conflict(
+                    "the participant has withdrawn".into(),
+                )));
+            }
+            let at = now();
+            let starts_at = body.starts_at.naive_utc();
+            let (kind, by) = asker.created_by();
+            let interview = interviews::create(
+                conn,
+                NewInterview {
+                    participant_id: participant.id,
+                    employer: body.employer.trim().to_owned(),
+                    role_title: body.role_title.trim().to_owned(),
+                    starts_at,
+                    ends_at: starts_at + Duration::minutes(body.duration_minutes.unwrap_or(60)),
+                    time_zone: body
+                        .time_zone
+                        .unwrap_or_else(|| participant.time_zone.clone()),
+                    address: body.address,
+                    video_link: body.video_link,
+                    contact_person: body.contact_person,
+                    specialist_attends: body.specialist_attends.unwrap_or(false),
+                    notes: body.notes,
+                    checklist: checklist_json(&body.checklist.unwrap_or_default()),
+                    status: Status::Scheduled.as_str().to_owned(),
+                    sequence: 0,
+                    created_by_kind: kind.to_owned(),
+                    created_by_id: by,
+                    created_at: at,
+                    updated_at: at,
+                },
+            )?;
+            interviews::replan_reminders(
+                conn,
+                &interview,
+                &ReminderSettings::of(&participant),
+                false,
+                at,
+            )?;
+            asker.audit(
+                conn,
+                "interview.created",
+                participant.id,
+                Some(interview.id),
+            )?;
+            Ok(Ok(view(conn, interview)?))
+        })
+        .await??;
+    let location = location_of.location(view.id);
+    Ok(with_etag(
+        HttpResponse::Created().insert_header((header::LOCATION, location)),
+        view,
+    ))
+}
+
+async fn get(state: &AppState, asker: Asker, id: i64) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .db
+        .write(move |conn| {
+            let participant = asker.participant(conn)?;
+            let interview = interviews::get_of(conn, participant.id, id)?;
+            asker.audit(conn, "interview.read", participant.id, Some(id))?;
+            view(conn, interview)
+        })
+        .await?;
+    Ok(with_etag(&mut HttpResponse::Ok(), view))
+}
+
+async fn update(
+    state: &AppState,
+    asker: Asker,
+    id: i64,
+    expected: Precondition,
+    patch: InterviewPatch,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .db
+        .write(move |conn| {
+            let participant = asker.participant(conn)?;
+            let current = interviews::get_of(conn, participant.id, id)?;
+            if !expected.allows(current.sequence) {
+                return Ok(Err(ApiError::PreconditionFailed));
+            }
+            let at = now();
+            let starts_at = patch
+                .starts_at
+                .map(|s| s.naive_utc())
+                .unwrap_or(current.starts_at);
+            let duration = patch
+                .duration_minutes
+                .map(Duration::minutes)
+                .unwrap_or(current.ends_at - current.starts_at);
+            // Only a different time is a reschedule; the same time sent again changes nothing.
+            let moves = starts_at != current.starts_at || starts_at + duration != current.ends_at;
+            let only_time_fields = patch.is_empty_besides_time();
+            let time_zone = patch.time_zone.filter(|z| *z != current.time_zone);
+            if !moves && time_zone.is_none() && only_time_fields {
+                return Ok(Ok(view(conn, current)?));
+            }
+            let action = if moves {
+                Action::Reschedule
+            } else {
+                Action::Edit
+            };
+            let status = match transition(&current, action, at) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            if patch.debrief.is_some() && current.starts_at > at {
+                return Ok(Err(ApiError::invalid(
+                    "debrief",
+                    "can be written once the interview has started",
+                )));
+            }
+            let changes = InterviewChanges {
+                employer: patch.employer.map(|e| e.trim().to_owned()),
+                role_title: patch.role_title.map(|r| r.trim().to_owned()),
+                starts_at: moves.then_some(starts_at),
+                ends_at: moves.then_some(starts_at + duration),
+                time_zone,
+                address: patch.address,
+                video_link: patch.video_link,
+                contact_person: patch.contact_person,
+                specialist_attends: patch.specialist_attends,
+                notes: patch.notes,
+                checklist: patch.checklist.as_deref().map(checklist_json),
+                debrief: patch.debrief,
+                status: Some(status.as_str().to_owned()),
+                outcome: None,
+                cancel_reason: None,
+                sequence: Some(current.sequence + 1),
+                updated_at: Some(at),
+            };
+            let updated = interviews::update(conn, id, changes)?;
+            if moves {
+                interviews::replan_reminders(
+                    conn,
+                    &updated,
+                    &ReminderSettings::of(&participant),
+                    false,
+                    at,
+                )?;
+            }
+            asker.audit(conn, "interview.updated", participant.id, Some(id))?;
+            Ok(Ok(view(conn, updated)?))
+        })
+        .await??;
+    Ok(with_etag(&mut HttpResponse::Ok(), view))
+}
+
+/// Confirm, cancel or record the outcome: one state-machine step, reminders rewritten to match.
+async fn act(
+    state: &AppState,
+    asker: Asker,
+    id: i64,
+    action: Action,
+    note: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let audit_action = match action {
+        Action::Confirm => "interview.confirmed",
+        Action::Cancel => "interview.cancelled",
+        Action::RecordOutcome(_) => "interview.outcome_recorded",
+        Action::Reschedule | Action::Edit => "interview.updated",
+    };
+    let view = state
+        .db
+        .write(move |conn| {
+            let participant = asker.participant(conn)?;
+            let current = interviews::get_of(conn, participant.id, id)?;
+            let at = now();
+            let status = match transition(&current, action, at) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(e)),
+            };
+            // Confirming twice does one thing: nothing changes, nothing is sent again.
+            if action == Action::Confirm && current.status == Status::Confirmed.as_str() {
+                return Ok(Ok(view(conn, current)?));
+            }
+            let (outcome, debrief, cancel_reason) = match action {
+                Action::RecordOutcome(o) => (Some(Some(o.as_str().to_owned())), note.clone().map(Some), None),
+                Action::Cancel => (None, None, Some(note.clone())),
+                _ => (None, None, None),
+            };
+            let changes = InterviewChanges {
+                status: Some(status.as_str().to_owned()),
+                outcome,
+                debrief,
+                cancel_reason,
+                sequence: Some(current.sequence + 1),
+                updated_at: Some(at),
+                ..Default::default()
+            };
+            let updated = interviews::update(conn, id, changes)?;
+            // After a confirmation only the last reminder stays: one timely reminder, no nagging.
+            interviews::replan_reminders(conn, &updated, &ReminderSettings::of(&participant), action == Action::Confirm, at)?;
+            // A cancellation always reaches the other side: the participant's goes to their
+            // specialist, the specialist's to the participant.
+            if action == Action::Cancel {
+                let recipient = match asker {
+                    Asker::Participant(_) => Recipient::Staff(participant.specialist_id),
+                    Asker::Staff { .. } => Recipient::Participant(participant.id),
+                };
+                notifications::enqueue(
+                    conn,
+                    &NewNotification {
+                        recipient,
+                        kind: "interview_cancelled",
+                        dedupe_key: format!("interview:{id}:cancelled"),
+                        subject: Some(("interview", id)),
+                        payload: serde_json::json!({ "interview_id": id, "participant_id": participant.id }),
+                        due_at: at,
+                        expires_at: None,
+                    },
+                    at,
+                )?;
+            }
+            asker.audit(conn, audit_action, participant.id, Some(id))?;
+            Ok(Ok(view(conn, updated)?))
+        })
+        .await??;
+    Ok(with_etag(&mut HttpResponse::Ok(), view))
+}
+
+/// The list's cursor: where the last page ended, in the upcoming or the past part.
+fn encode_position(position: ListPosition) -> String {
+    let (phase, at, id) = match position {
+        ListPosition::Upcoming { starts_at, id } => ("u", starts_at, id),
+        ListPosition::Past { starts_at, id } => ("p", starts_at, id),
+        ListPosition::PastFromStart => ("p0", NaiveDateTime::default(), 0),
+    };
+    URL_SAFE_NO_PAD.encode(format!(
+        "i1:{phase}:{}:{id}",
+        at.and_utc().timestamp_micros()
+    ))
+}
+
+fn decode_position(cursor: &str) -> Option<ListPosition> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let mut parts = text.strip_prefix("i1:")?.split(':');
+    let phase = parts.next()?;
+    let starts_at = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?.naive_utc();
+    let id = parts.next()?.parse().ok()?;
+    match phase {
+        "u" => Some(ListPosition::Upcoming { starts_at, id }),
+        "p" => Some(ListPosition::Past { starts_at, id }),
+        "p0" => Some(ListPosition::PastFromStart),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct InterviewPage {
+    items: Vec<InterviewView>,
+    next_cursor: Option<String>,
+}
+
+async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query = parse_query::<ListQuery>(req)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be between 1 and 200"));
+    }
+    let after = match &query.cursor {
+        None => None,
+        Some(c) => Some(
+            decode_position(c)
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))?,
+        ),
+    };
+    let page = state
+        .db
+        .write(move |conn| {
+            let participant = asker.participant(conn)?;
+            asker.audit(conn, "interview.listed", participant.id, None)?;
+            let (found, next) = interviews::list(conn, participant.id, after, limit, now())?;
+            let items = found
+                .into_iter()
+                .map(|i| view(conn, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(InterviewPage {
+                items,
+                next_cursor: next.map(encode_position),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn language_of(participant: &Participant) -> Language {
+    Language::parse(&participant.preferred_language).unwrap_or(Language::Nb)
+}
+
+/// The calendar event for an interview, generic unless details are allowed.
+pub fn calendar_event(
+    interview: &Interview,
+    language: Language,
+    details: bool,
+) -> ips_core::domain::ical::Event {
+    use ips_core::domain::texts::{render, Text};
+    let summary = if details {
+        render(
+            language,
+            Text::InterviewTitle {
+                role: &interview.role_title,
+                employer: &interview.employer,
+            },
+        )
+    } else {
+        render(language, Text::AppointmentTitle)
+    };
+    ips_core::domain::ical::Event {
+        interview_id: interview.id,
+        sequence: interview.sequence,
+        starts_at: utc(interview.starts_at),
+        ends_at: utc(interview.ends_at),
+        cancelled: interview.status == Status::Cancelled.as_str(),
+        confirmed: interview.status == Status::Confirmed.as_str(),
+        updated_at: utc(interview.updated_at),
+        summary,
+        description: None,
+        location: if details {
+            interview.address.clone()
+        } else {
+            None
+        },
+        url: if details {
+            interview.video_link.clone()
+        } else {
+            None
+        },
+        alarm_text: render(language, Text::AlarmTwoHours),
+    }
+}
+
+pub fn calendar_response(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .body(body)
+}
+
+// --- the participant's routes -------------------------------------------------------------
+
+pub async fn me_list(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    list(&state, Asker::own(&caller), &req).await
+}
+
+pub async fn me_create(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    body: Body<NewInterviewBody>,
+) -> Result<HttpResponse, ApiError> {
+    create(&state, Asker::own(&caller), body.0).await
+}
+
+pub async fn me_get(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    get(&state, Asker::own(&caller), path.into_inner()).await
+}
+
+pub async fn me_update(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: Body<InterviewPatch>,
+) -> Result<HttpResponse, ApiError> {
+    update(
+        &state,
+        Asker::own(&caller),
+        path.into_inner(),
+        if_match(&req),
+        body.0,
+    )
+    .await
+}
+
+pub async fn me_confirm(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    act(
+        &state,
+        Asker::own(&caller),
+        path.into_inner(),
+        Action::Confirm,
+        None,
+    )
+    .await
+}
+
+pub async fn me_cancel(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+    body: OptionalBody<CancelBody>,
+) -> Result<HttpResponse, ApiError> {
+    act(
+        &state,
+        Asker::own(&caller),
+        path.into_inner(),
+        Action::Cancel,
+        body.0.and_then(|b| b.reason),
+    )
+    .await
+}
+
+pub async fn me_outcome(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+    body: Body<OutcomeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let OutcomeBody { outcome, debrief } = body.0;
+    act(
+        &state,
+        Asker::own(&caller),
+        path.into_inner(),
+        Action::RecordOutcome(outcome),
+        debrief,
+    )
+    .await
+}
+
+/// One interview as an `.ics` file; a cancelled one says `METHOD:CANCEL` so calendars remove it.
+pub async fn me_ics(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    use ips_core::domain::ical::{calendar, Method};
+    let (participant_id, id) = (caller.id, path.into_inner());
+    let (interview, participant) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                interviews::get_of(conn, participant_id, id)?,
+                participants::get(conn, participant_id)?,
+            ))
+        })
+        .await?;
+    let language = language_of(&participant);
+    let method = if interview.status == Status::Cancelled.as_str() {
+        Method::Cancel
+    } else {
+        Method::Publish
+    };
+    let body = calendar(
+        &[calendar_event(
+            &interview,
+            language,
+            participant.lock_screen_previews,
+        )],
+        method,
+        &ips_core::domain::texts::render(language, ips_core::domain::texts::Text::CalendarName),
+    );
+    Ok(calendar_response(body))
+}
+
+// --- the staff's routes ---------------------------------------------------------------------
+
+pub async fn staff_list(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    list(&state, asker, &req).await
+}
+
+pub async fn staff_create(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<i64>,
+    body: Body<NewInterviewBody>,
+) -> Result<HttpResponse, ApiError> {
+    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    create(&state, asker, body.0).await
+}
+
+pub async fn staff_get(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (participant, id) = path.into_inner();
+    get(&state, Asker::staff(caller, participant, &req)?, id).await
+}
+
+pub async fn staff_update(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: Body<InterviewPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let (participant, id) = path.into_inner();
+    let expected = if_match(&req);
+    update(
+        &state,
+        Asker::staff(caller, participant, &req)?,
+        id,
+        expected,
+        body.0,
+    )
+    .await
+}
+
+pub async fn staff_cancel(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: OptionalBody<CancelBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (participant, id) = path.into_inner();
+    act(
+        &state,
+        Asker::staff(caller, participant, &req)?,
+        id,
+        Action::Cancel,
+        body.0.and_then(|b| b.reason),
+    )
+    .await
+}
+
+pub async fn staff_outcome(
+    state: web::Data<AppState>,
+    caller: StaffCaller,
+    req: HttpRequest,
+    path: web::Path<(i64, i64)>,
+    body: Body<OutcomeBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (participant, id) = path.into_inner();
+    let OutcomeBody { outcome, debrief } = body.0;
+    act(
+        &state,
+        Asker::staff(caller, participant, &req)?,
+        id,
+        Action::RecordOutcome(outcome),
+        debrief,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_cursors_round_trip() {
+        let at = DateTime::from_timestamp_micros(1_780_000_000_123_456)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default();
+        for p in [
+            ListPosition::Upcoming {
+                starts_at: at,
+                id: 4,
+            },
+            ListPosition::Past {
+                starts_at: at,
+                id: 9,
+            },
+            ListPosition::PastFromStart,
+        ] {
+            assert_eq!(decode_position(&encode_position(p)), Some(p));
+        }
+        assert_eq!(decode_position("junk"), None);
+    }
+}

@@ -1,0 +1,191 @@
+//! The notification outbox: one durable row per notification to one person, written in the
+//! transaction of the change that caused it. The worker delivers due rows; the recipient's
+//! inbox is the same table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Page, StoreError};
+use crate::db::DbConnection;
+use crate::schema::notifications;
+
+/// Who a notification is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    Participant(i64),
+    Staff(i64),
+}
+
+impl Recipient {
+    fn parts(self) -> (&'static str, i64) {
+        match self {
+            Recipient::Participant(id) => ("participant", id),
+            Recipient::Staff(id) => ("staff", id),
+        }
+    }
+}
+
+/// A notification to put in the outbox. `dedupe_key` is unique: writing the same key twice
+/// writes one row, so a retried transaction or scan never notifies twice.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub recipient: Recipient,
+    pub kind: &'static str,
+    pub dedupe_key: String,
+    pub subject: Option<(&'static str, i64)>,
+    /// Message id and parameters as JSON; never sensitive text (the worker renders the words).
+    pub payload: serde_json::Value,
+    pub due_at: NaiveDateTime,
+    /// After this instant the notification is useless (an interview has begun) and is not sent.
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i64,
+    pub kind: String,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<i64>,
+    pub payload: String,
+    pub due_at: NaiveDateTime,
+    pub status: String,
+    pub sent_at: Option<NaiveDateTime>,
+    pub read_at: Option<NaiveDateTime>,
+}
+
+/// Writes the notification unless one with its dedupe key exists; true when written.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    new: &NewNotification,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        notifications::table.filter(notifications::dedupe_key.eq(&new.dedupe_key)),
+    ))
+    .get_result(conn)?;
+    if exists {
+        return Ok(false);
+    }
+    let (recipient_kind, recipient_id) = new.recipient.parts();
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::recipient_kind.eq(recipient_kind),
+            notifications::recipient_id.eq(recipient_id),
+            notifications::kind.eq(new.kind),
+            notifications::dedupe_key.eq(&new.dedupe_key),
+            notifications::subject_type.eq(new.subject.map(|s| s.0)),
+            notifications::subject_id.eq(new.subject.map(|s| s.1)),
+            notifications::payload.eq(new.payload.to_string()),
+            notifications::due_at.eq(new.due_at),
+            notifications::expires_at.eq(new.expires_at),
+            notifications::status.eq("pending"),
+            notifications::attempts.eq(0),
+            notifications::next_attempt_at.eq(new.due_at),
+            notifications::created_at.eq(now),
+            notifications::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// Cancels the not-yet-sent notifications of one kind about one subject (an interview moved or
+/// was cancelled). Returns how many were cancelled.
+pub fn cancel_pending(
+    conn: &mut DbConnection,
+    kind: &str,
+    subject: (&str, i64),
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::kind.eq(kind))
+            .filter(notifications::subject_type.eq(subject.0))
+            .filter(notifications::subject_id.eq(subject.1))
+            .filter(notifications::status.eq("pending")),
+    )
+    .set((
+        notifications::status.eq("cancelled"),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// Pending notifications of one kind about one subject, soonest first (what is still to come).
+pub fn pending_for_subject(
+    conn: &mut DbConnection,
+    kind: &str,
+    subject: (&str, i64),
+) -> Result<Vec<(i64, NaiveDateTime)>, StoreError> {
+    Ok(notifications::table
+        .filter(notifications::kind.eq(kind))
+        .filter(notifications::subject_type.eq(subject.0))
+        .filter(notifications::subject_id.eq(subject.1))
+        .filter(notifications::status.eq("pending"))
+        .order(notifications::due_at)
+        .select((notifications::id, notifications::due_at))
+        .load(conn)?)
+}
+
+/// Cancels everything still to be sent to one person (a participant who withdrew).
+pub fn cancel_all_pending_for(
+    conn: &mut DbConnection,
+    recipient: Recipient,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let (kind, id) = recipient.parts();
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::recipient_kind.eq(kind))
+            .filter(notifications::recipient_id.eq(id))
+            .filter(notifications::status.eq("pending")),
+    )
+    .set((
+        notifications::status.eq("cancelled"),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// Cancels specific pending notifications by id.
+pub fn cancel_ids(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::id.eq_any(ids))
+            .filter(notifications::status.eq("pending")),
+    )
+    .set((
+        notifications::status.eq("cancelled"),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// The recipient's inbox: what was sent to them, newest first.
+pub fn inbox(
+    conn: &mut DbConnection,
+    recipient: Recipient,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<Notification>, StoreError> {
+    let (kind, id) = recipient.parts();
+    let mut query = notifications::table
+        .filter(notifications::recipient_kind.eq(kind))
+        .filter(notifications::recipient_id.eq(id))
+        .filter(notifications::status.eq("sent"))
+        .select(Notification::as_select())
+        .order(notifications::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(notifications::id.lt(after));
+    }
+    Ok(Page::from_rows(query.load(conn)?, limit, |n| n.id))
+}
