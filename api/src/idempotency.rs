@@ -94,6 +94,37 @@ enum Outcome {
     Stored(StoredResponse),
 }
 
+/// What [`run_once`] did: created the record (its view as JSON), or found the answer stored for
+/// an earlier request with the same key.
+pub enum Once {
+    Created(String),
+    Replayed(StatusCode, String),
+}
+
+impl Once {
+    /// The JSON body, fresh or replayed.
+    pub fn body(&self) -> &str {
+        match self {
+            Once::Created(body) | Once::Replayed(_, body) => body,
+        }
+    }
+
+    /// The answer: 201 with the new record, or the stored answer marked `Idempotent-Replayed`.
+    pub fn respond(self) -> HttpResponse {
+        match self {
+            Once::Created(body) => json_response(StatusCode::CREATED, body),
+            Once::Replayed(status, body) => {
+                let mut response = json_response(status, body);
+                response.headers_mut().insert(
+                    header::HeaderName::from_static(REPLAYED_HEADER),
+                    header::HeaderValue::from_static("true"),
+                );
+                response
+            }
+        }
+    }
+}
+
 /// Runs `create` (which writes the record and returns its view) at most once per key: answers 201
 /// with the view, or replays the answer stored for an earlier request with the same key.
 /// `subject` is the caller; keys of different callers never meet.
@@ -103,6 +134,20 @@ pub async fn create_once<V, F>(
     key: Option<IdempotencyKey>,
     create: F,
 ) -> Result<HttpResponse, ApiError>
+where
+    V: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<Result<V, ApiError>, StoreError> + Send + 'static,
+{
+    run_once(db, subject, key, create).await.map(Once::respond)
+}
+
+/// [`create_once`] for handlers that add headers of their own to the answer.
+pub async fn run_once<V, F>(
+    db: &Db,
+    subject: Subject,
+    key: Option<IdempotencyKey>,
+    create: F,
+) -> Result<Once, ApiError>
 where
     V: Serialize + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<Result<V, ApiError>, StoreError> + Send + 'static,
@@ -151,7 +196,7 @@ where
         (Err(e), _) => return Err(e.into()),
     };
     match outcome {
-        Outcome::Created(body) => Ok(json_response(status, body)),
+        Outcome::Created(body) => Ok(Once::Created(body)),
         Outcome::Stored(stored) => {
             let same = key.as_ref().is_some_and(|k| stored.answers(&k.fingerprint));
             if !same {
@@ -169,12 +214,7 @@ where
                         stored.response_status
                     ))
                 })?;
-            let mut response = json_response(status, stored.response_body);
-            response.headers_mut().insert(
-                header::HeaderName::from_static(REPLAYED_HEADER),
-                header::HeaderValue::from_static("true"),
-            );
-            Ok(response)
+            Ok(Once::Replayed(status, stored.response_body))
         }
     }
 }

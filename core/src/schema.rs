@@ -190,6 +190,7 @@ diesel::table! {
         handled_at -> Nullable<Timestamp>,
         handled_by_staff_id -> Nullable<BigInt>,
         response_note -> Nullable<Text>,
+        interview_id -> Nullable<BigInt>,
     }
 }
 

@@ -866,3 +866,100 @@ async fn the_participants_own_settings_shape_reminders_and_calendar_details() {
         .await;
     assert_eq!(after.assert_problem(409), "conflict");
 }
+
+#[tokio::test]
+async fn a_retried_post_records_one_interview() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, me) = participant(&app, &w.specialist, "Nora").await;
+    let send = |body: Value| {
+        app.client
+            .post(format!("{}/v1/me/interviews", app.address))
+            .bearer_auth(&me)
+            .header("idempotency-key", "phone-7f3a")
+            .json(&body)
+            .send()
+    };
+    let first = TestApp::read(send(body(oslo_in(5, 13, 0))).await.unwrap()).await;
+    let again = TestApp::read(send(body(oslo_in(5, 13, 0))).await.unwrap()).await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
+    assert_eq!(first.body["id"], again.body["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.header("etag"), Some("\"0\""));
+    let mine = app.get("/v1/me/interviews", &me).await.ok();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1);
+    let other = TestApp::read(send(body(oslo_in(6, 13, 0))).await.unwrap()).await;
+    assert_eq!(other.invalid_fields(), vec!["Idempotency-Key"]);
+}
+
+#[tokio::test]
+async fn i_need_to_talk_reaches_the_specialist_once() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (pid, me) = participant(&app, &w.specialist, "Jonas").await;
+    let (_, other) = participant(&app, &w.specialist, "Other").await;
+    let id = app
+        .post("/v1/me/interviews", Some(&me), body(oslo_in(4, 9, 30)))
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+
+    let first = app
+        .send(
+            Method::POST,
+            &format!("/v1/me/interviews/{id}/need-to-talk"),
+            Some(&me),
+            None,
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.body["kind"], "call_me");
+    assert_eq!(first.body["interview_id"], id);
+    let again = app
+        .send(
+            Method::POST,
+            &format!("/v1/me/interviews/{id}/need-to-talk"),
+            Some(&me),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body["id"], first.body["id"],
+        "pressing twice does one thing"
+    );
+
+    let seen = app
+        .get(
+            &format!("/v1/participants/{pid}/contact-requests"),
+            &w.specialist,
+        )
+        .await
+        .ok();
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1);
+    assert_eq!(seen["items"][0]["interview_id"], id);
+    let mut conn = app.db.get().unwrap();
+    let notices: Vec<Row> = diesel::sql_query(
+        "SELECT kind, status, recipient_kind, recipient_id FROM notifications WHERE kind = 'need_to_talk'",
+    )
+    .load(&mut *conn)
+    .unwrap();
+    drop(conn);
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        (notices[0].recipient_kind.as_str(), notices[0].recipient_id),
+        ("staff", w.specialist_id)
+    );
+
+    let theirs = app
+        .send(
+            Method::POST,
+            &format!("/v1/me/interviews/{id}/need-to-talk"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.assert_problem(404), "not-found");
+}

@@ -53,7 +53,7 @@ struct HandlerView {
 }
 
 #[derive(Debug, Serialize)]
-struct ContactRequestView {
+pub struct ContactRequestView {
     id: i64,
     kind: String,
     preferred_time: Option<String>,
@@ -63,6 +63,8 @@ struct ContactRequestView {
     handled_at: Option<DateTime<Utc>>,
     handled_by: Option<HandlerView>,
     response_note: Option<String>,
+    /// The interview an "I need to talk" request is about.
+    interview_id: Option<i64>,
 }
 
 impl From<ContactRequestWithHandler> for ContactRequestView {
@@ -83,6 +85,7 @@ impl From<ContactRequestWithHandler> for ContactRequestView {
             handled_at: r.handled_at.map(utc),
             handled_by,
             response_note: r.response_note,
+            interview_id: r.interview_id,
         }
     }
 }
@@ -118,6 +121,7 @@ pub async fn create_mine(
                     note: trimmed(note),
                     status: ContactRequestStatus::Open.as_str().to_owned(),
                     created_at: now(),
+                    interview_id: None,
                 },
             )?;
             Ok(Ok(ContactRequestView::from(created)))

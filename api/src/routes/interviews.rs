@@ -8,8 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
+use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
 use ips_core::domain::{Language, Role};
 use ips_core::store::audit::{self, Entry};
+use ips_core::store::contact_requests::{self, NewContactRequest};
 use ips_core::store::interviews::{
     self, Interview, InterviewChanges, ListPosition, NewInterview, ReminderSettings,
 };
@@ -20,14 +22,17 @@ use ips_core::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
+use super::contact_requests::ContactRequestView;
 use super::participants::iana_time_zone;
 use super::staff::double_option;
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use crate::idempotency::{run_once, Idempotent};
 use crate::input::{not_blank, parse_query, Body, OptionalBody};
 use crate::preconditions::{etag, if_match};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use ips_core::store::job_preferences::Precondition;
+use ips_core::store::sessions::Subject;
 
 /// Who is asking, and for which participant.
 #[derive(Debug, Clone)]
@@ -65,6 +70,14 @@ impl Asker {
             Asker::Staff { participant_id, .. } => {
                 format!("/v1/participants/{participant_id}/interviews/{interview}")
             }
+        }
+    }
+
+    /// Whose idempotency keys a request uses: the caller's own.
+    fn subject(&self) -> Subject {
+        match self {
+            Asker::Participant(id) => Subject::Participant(*id),
+            Asker::Staff { caller, .. } => Subject::Staff(caller.id),
         }
     }
 
@@ -350,70 +363,81 @@ fn transition(
         .map_err(|why| ApiError::Conflict(why.to_owned()))
 }
 
+/// Records an interview. A phone's retry with the same `Idempotency-Key` gets the first answer
+/// again and records nothing more.
 async fn create(
     state: &AppState,
     asker: Asker,
-    body: NewInterviewBody,
+    input: Idempotent<NewInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let location_of = asker.clone();
-    let view = state
-        .db
-        .write(move |conn| {
-            let participant = asker.participant(conn)?;
-            if participant.withdrawn_at.is_some() {
-                return Ok(Err(ApiError::Conflict(
-                    "the participant has withdrawn".into(),
-                )));
-            }
-            let at = now();
-            let starts_at = body.starts_at.naive_utc();
-            let (kind, by) = asker.created_by();
-            let interview = interviews::create(
-                conn,
-                NewInterview {
-                    participant_id: participant.id,
-                    employer: body.employer.trim().to_owned(),
-                    role_title: body.role_title.trim().to_owned(),
-                    starts_at,
-                    ends_at: starts_at + Duration::minutes(body.duration_minutes.unwrap_or(60)),
-                    time_zone: body
-                        .time_zone
-                        .unwrap_or_else(|| participant.time_zone.clone()),
-                    address: body.address,
-                    video_link: body.video_link,
-                    contact_person: body.contact_person,
-                    specialist_attends: body.specialist_attends.unwrap_or(false),
-                    notes: body.notes,
-                    checklist: checklist_json(&body.checklist.unwrap_or_default()),
-                    status: Status::Scheduled.as_str().to_owned(),
-                    sequence: 0,
-                    created_by_kind: kind.to_owned(),
-                    created_by_id: by,
-                    created_at: at,
-                    updated_at: at,
-                },
-            )?;
-            interviews::replan_reminders(
-                conn,
-                &interview,
-                &ReminderSettings::of(&participant),
-                false,
-                at,
-            )?;
-            asker.audit(
-                conn,
-                "interview.created",
-                participant.id,
-                Some(interview.id),
-            )?;
-            Ok(Ok(view(conn, interview)?))
-        })
-        .await??;
-    let location = location_of.location(view.id);
-    Ok(with_etag(
-        HttpResponse::Created().insert_header((header::LOCATION, location)),
-        view,
-    ))
+    let subject = asker.subject();
+    let body = input.body;
+    let once = run_once(&state.db, subject, input.key, move |conn| {
+        let participant = asker.participant(conn)?;
+        if participant.withdrawn_at.is_some() {
+            return Ok(Err(ApiError::Conflict(
+                "the participant has withdrawn".into(),
+            )));
+        }
+        let at = now();
+        let starts_at = body.starts_at.naive_utc();
+        let (kind, by) = asker.created_by();
+        let interview = interviews::create(
+            conn,
+            NewInterview {
+                participant_id: participant.id,
+                employer: body.employer.trim().to_owned(),
+                role_title: body.role_title.trim().to_owned(),
+                starts_at,
+                ends_at: starts_at + Duration::minutes(body.duration_minutes.unwrap_or(60)),
+                time_zone: body
+                    .time_zone
+                    .unwrap_or_else(|| participant.time_zone.clone()),
+                address: body.address,
+                video_link: body.video_link,
+                contact_person: body.contact_person,
+                specialist_attends: body.specialist_attends.unwrap_or(false),
+                notes: body.notes,
+                checklist: checklist_json(&body.checklist.unwrap_or_default()),
+                status: Status::Scheduled.as_str().to_owned(),
+                sequence: 0,
+                created_by_kind: kind.to_owned(),
+                created_by_id: by,
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+        interviews::replan_reminders(
+            conn,
+            &interview,
+            &ReminderSettings::of(&participant),
+            false,
+            at,
+        )?;
+        asker.audit(
+            conn,
+            "interview.created",
+            participant.id,
+            Some(interview.id),
+        )?;
+        Ok(Ok(view(conn, interview)?))
+    })
+    .await?;
+    // The headers follow from the body, so a replayed answer carries them too.
+    let created: serde_json::Value = serde_json::from_str(once.body()).unwrap_or_default();
+    let (id, sequence) = (created["id"].as_i64(), created["sequence"].as_i64());
+    let mut response = once.respond();
+    if let (Some(id), Some(sequence)) = (id, sequence.and_then(|s| i32::try_from(s).ok())) {
+        let headers = response.headers_mut();
+        if let Ok(value) = header::HeaderValue::from_str(&location_of.location(id)) {
+            headers.insert(header::LOCATION, value);
+        }
+        if let Ok(value) = header::HeaderValue::from_str(&etag(sequence)) {
+            headers.insert(header::ETAG, value);
+        }
+    }
+    Ok(response)
 }
 
 async fn get(state: &AppState, asker: Asker, id: i64) -> Result<HttpResponse, ApiError> {
@@ -722,9 +746,9 @@ pub async fn me_list(
 pub async fn me_create(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
-    body: Body<NewInterviewBody>,
+    input: Idempotent<NewInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    create(&state, Asker::own(&caller), body.0).await
+    create(&state, Asker::own(&caller), input).await
 }
 
 pub async fn me_get(
@@ -835,6 +859,66 @@ pub async fn me_ics(
     Ok(calendar_response(body))
 }
 
+/// "I need to talk" about an interview, straight from its reminder: a call-me request to the
+/// specialist that names the interview, and a notice to them. Pressing it again while the first
+/// request is still open answers with that request (200) instead of making another.
+pub async fn me_need_to_talk(
+    state: web::Data<AppState>,
+    caller: ParticipantCaller,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let (participant_id, id) = (caller.id, path.into_inner());
+    let (created, view) = state
+        .db
+        .write(move |conn| {
+            let participant = participants::get(conn, participant_id)?;
+            let interview = interviews::get_of(conn, participant_id, id)?;
+            if let Some(open) =
+                contact_requests::open_about_interview(conn, participant_id, interview.id)?
+            {
+                return Ok((false, ContactRequestView::from(open)));
+            }
+            let at = now();
+            let request = contact_requests::create(
+                conn,
+                NewContactRequest {
+                    participant_id,
+                    kind: ContactRequestKind::CallMe.as_str().to_owned(),
+                    preferred_time: None,
+                    note: None,
+                    status: ContactRequestStatus::Open.as_str().to_owned(),
+                    created_at: at,
+                    interview_id: Some(interview.id),
+                },
+            )?;
+            notifications::enqueue(
+                conn,
+                &NewNotification {
+                    recipient: Recipient::Staff(participant.specialist_id),
+                    kind: "need_to_talk",
+                    dedupe_key: format!("contact_request:{}:need_to_talk", request.request.id),
+                    subject: Some(("contact_request", request.request.id)),
+                    payload: serde_json::json!({
+                        "contact_request_id": request.request.id,
+                        "interview_id": interview.id,
+                        "participant_id": participant_id,
+                    }),
+                    due_at: at,
+                    expires_at: None,
+                },
+                at,
+            )?;
+            Ok((true, ContactRequestView::from(request)))
+        })
+        .await?;
+    let mut response = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(view))
+}
+
 // --- the staff's routes ---------------------------------------------------------------------
 
 pub async fn staff_list(
@@ -852,10 +936,10 @@ pub async fn staff_create(
     caller: StaffCaller,
     req: HttpRequest,
     path: web::Path<i64>,
-    body: Body<NewInterviewBody>,
+    input: Idempotent<NewInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
     let asker = Asker::staff(caller, path.into_inner(), &req)?;
-    create(&state, asker, body.0).await
+    create(&state, asker, input).await
 }
 
 pub async fn staff_get(

@@ -106,6 +106,7 @@ pub fn table() -> Vec<RouteDef> {
         POST "/v1/me/interviews/{id:\\d+}/confirm" => interviews::me_confirm,
         POST "/v1/me/interviews/{id:\\d+}/cancel" => interviews::me_cancel,
         POST "/v1/me/interviews/{id:\\d+}/outcome" => interviews::me_outcome,
+        POST "/v1/me/interviews/{id:\\d+}/need-to-talk" => interviews::me_need_to_talk,
         GET "/v1/me/interviews/{id:\\d+}/ics" => interviews::me_ics,
         POST "/v1/me/calendar-feed" => calendar::create,
         DELETE "/v1/me/calendar-feed" => calendar::revoke,

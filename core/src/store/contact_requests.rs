@@ -24,6 +24,8 @@ pub struct ContactRequest {
     pub handled_at: Option<NaiveDateTime>,
     pub handled_by_staff_id: Option<i64>,
     pub response_note: Option<String>,
+    /// Set when the request is "I need to talk" about an interview.
+    pub interview_id: Option<i64>,
 }
 
 /// A request with the name of the staff member who handled it, if anyone has.
@@ -42,6 +44,7 @@ pub struct NewContactRequest {
     pub note: Option<String>,
     pub status: String,
     pub created_at: NaiveDateTime,
+    pub interview_id: Option<i64>,
 }
 
 pub fn create(
@@ -53,6 +56,22 @@ pub fn create(
         .returning(contact_requests::id)
         .get_result(conn)?;
     get(conn, new.participant_id, id)
+}
+
+/// The open request about this interview, if the participant already asked to talk about it.
+pub fn open_about_interview(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    interview_id: i64,
+) -> Result<Option<ContactRequestWithHandler>, StoreError> {
+    let id: Option<i64> = contact_requests::table
+        .filter(contact_requests::participant_id.eq(participant_id))
+        .filter(contact_requests::interview_id.eq(interview_id))
+        .filter(contact_requests::status.eq("open"))
+        .select(contact_requests::id)
+        .first(conn)
+        .optional()?;
+    id.map(|id| get(conn, participant_id, id)).transpose()
 }
 
 /// One of this participant's requests; another participant's is `NotFound`, like a missing one.
