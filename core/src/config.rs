@@ -59,6 +59,17 @@ pub struct Config {
     pub auth_failure_window_seconds: i64,
     /// Seconds between the worker's housekeeping ticks.
     pub housekeeping_interval_seconds: u64,
+    /// Seconds between the dispatcher's ticks (each delivers everything due).
+    pub dispatch_interval_seconds: u64,
+    /// Notifications claimed per round.
+    pub dispatch_batch: i64,
+    /// Seconds a worker holds a claim before another may take it over.
+    pub dispatch_lease_seconds: i64,
+    /// Attempts before a notification that keeps failing transiently is given up.
+    pub push_max_attempts: i32,
+    /// Write pushes to the log instead of sending them, for platforms with no provider configured
+    /// (development only).
+    pub push_log: bool,
     /// Days an audit event is kept (0 keeps them for ever).
     pub audit_retention_days: i64,
 }
@@ -85,6 +96,11 @@ struct Defaults {
     enrol_max_failures_per_client: i64,
     auth_failure_window_seconds: i64,
     housekeeping_interval_seconds: u64,
+    dispatch_interval_seconds: u64,
+    dispatch_batch: i64,
+    dispatch_lease_seconds: i64,
+    push_max_attempts: i32,
+    push_log: bool,
     audit_retention_days: i64,
 }
 
@@ -108,6 +124,11 @@ const DEFAULTS: Defaults = Defaults {
     enrol_max_failures_per_client: 10,
     auth_failure_window_seconds: 15 * 60,
     housekeeping_interval_seconds: 300,
+    dispatch_interval_seconds: 1,
+    dispatch_batch: 500,
+    dispatch_lease_seconds: 120,
+    push_max_attempts: 8,
+    push_log: false,
     audit_retention_days: 0,
 };
 
@@ -180,6 +201,12 @@ impl Config {
         }
         if self.body_limit_bytes < 1024 {
             return Err("configuration: IPS_BODY_LIMIT_BYTES must be at least 1024".into());
+        }
+        if self.dispatch_interval_seconds == 0 || self.dispatch_batch <= 0 || self.dispatch_lease_seconds < 30 {
+            return Err("configuration: IPS_DISPATCH_INTERVAL_SECONDS and IPS_DISPATCH_BATCH must be greater than 0, and IPS_DISPATCH_LEASE_SECONDS at least 30".into());
+        }
+        if self.push_max_attempts <= 0 {
+            return Err("configuration: IPS_PUSH_MAX_ATTEMPTS must be greater than 0".into());
         }
         if self.housekeeping_interval_seconds == 0 {
             return Err(

@@ -261,7 +261,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        notification_id -> BigInt,
+        device_id -> Nullable<BigInt>,
+        platform -> Text,
+        outcome -> Text,
+        provider_message_id -> Nullable<Text>,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(interviews -> participants (participant_id));
+diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(staff -> teams (team_id));
 diesel::joinable!(participants -> teams (team_id));
 diesel::joinable!(participants -> staff (specialist_id));
@@ -294,4 +308,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     interviews,
     notifications,
+    deliveries,
 );

@@ -1,51 +1,119 @@
 //! IPS Companion's worker. tokio-cron-scheduler is used as a ticker only: every rule about
 //! what is due lives in the database, so any number of workers can run and a crashed one
-//! loses nothing. Today it does housekeeping; the outbox dispatcher joins it next.
+//! loses nothing. Two ticks: the dispatcher (every second: deliver what is due) and
+//! housekeeping (every few minutes: clean up).
 
+pub mod dispatcher;
 pub mod housekeeping;
+pub mod push;
+pub mod render;
+pub mod transports;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use dispatcher::{DispatchConfig, Dispatcher};
 use ips_core::{Config, Db};
-use tokio::sync::watch;
+use tokio::sync::{watch, Mutex};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-/// Runs the worker's ticks until `shutdown` turns true; then waits for the running tick to end.
-pub async fn run(
-    db: Db,
-    config: Config,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+use crate::push::Transport;
+
+/// The dispatcher this configuration asks for: the configured transports, and the log for
+/// everything else when `IPS_PUSH_LOG` is on. A missing credential disables its transport with
+/// one line, never the worker.
+pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
+    let transports: Vec<Arc<dyn Transport>> = Vec::new();
+    let fallback: Option<Arc<dyn Transport>> = config.push_log.then(|| Arc::new(transports::log::LogTransport) as Arc<dyn Transport>);
+    if transports.is_empty() && fallback.is_none() {
+        tracing::warn!("no push transport is configured: notifications reach the in-app inboxes only (IPS_PUSH_LOG=true logs them)");
+    }
+    let dispatch = DispatchConfig {
+        batch: config.dispatch_batch,
+        lease: chrono::Duration::seconds(config.dispatch_lease_seconds),
+        max_attempts: config.push_max_attempts,
+        ..DispatchConfig::default()
+    };
+    Dispatcher::new(db, dispatcher::worker_name(), transports, fallback, dispatch)
+}
+
+/// Runs the worker's ticks until `shutdown` turns true; then lets the running ticks finish and
+/// gives back any claim still held.
+pub async fn run(db: Db, config: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let mut scheduler = JobScheduler::new().await?;
-    let interval = Duration::from_secs(config.housekeeping_interval_seconds);
-    let audit_retention = (config.audit_retention_days > 0)
-        .then(|| chrono::Duration::days(config.audit_retention_days));
-    let tick_db = db.clone();
-    // A tick that is still running when the next is due is skipped, not doubled up.
-    let busy = std::sync::Arc::new(tokio::sync::Mutex::new(()));
-    scheduler
-        .add(Job::new_repeated_async(
-            interval,
-            move |_id, _scheduler| {
-                let db = tick_db.clone();
-                let busy = busy.clone();
+    let dispatcher = Arc::new(dispatcher(db.clone(), &config));
+    // A tick still running when the next is due is skipped, not doubled up.
+    let dispatching = Arc::new(Mutex::new(()));
+    let housekeeping_busy = Arc::new(Mutex::new(()));
+
+    let every = Duration::from_secs(config.dispatch_interval_seconds);
+    // A tick never runs much longer than its interval, so a flood is drained in bounded steps.
+    let budget = every.max(Duration::from_secs(5));
+    {
+        let (dispatcher, dispatching) = (dispatcher.clone(), dispatching.clone());
+        scheduler
+            .add(Job::new_repeated_async(every, move |_id, _scheduler| {
+                let (dispatcher, dispatching) = (dispatcher.clone(), dispatching.clone());
+                Box::pin(async move {
+                    let Ok(_guard) = dispatching.try_lock() else { return };
+                    dispatch_tick(&dispatcher, budget).await;
+                })
+            })?)
+            .await?;
+    }
+
+    let housekeeping_every = Duration::from_secs(config.housekeeping_interval_seconds);
+    let audit_retention = (config.audit_retention_days > 0).then(|| chrono::Duration::days(config.audit_retention_days));
+    {
+        let (db, busy) = (db.clone(), housekeeping_busy.clone());
+        scheduler
+            .add(Job::new_repeated_async(housekeeping_every, move |_id, _scheduler| {
+                let (db, busy) = (db.clone(), busy.clone());
                 Box::pin(async move {
                     let Ok(_guard) = busy.try_lock() else { return };
                     housekeeping::tick(&db, audit_retention).await;
                 })
-            },
-        )?)
-        .await?;
+            })?)
+            .await?;
+    }
     // One sweep at start, so a restarted worker does not wait a whole interval.
     housekeeping::tick(&db, audit_retention).await;
     scheduler.start().await?;
-    tracing::info!(housekeeping_every_s = interval.as_secs(), "worker started");
+    tracing::info!(worker = dispatcher.owner(), dispatch_every_s = every.as_secs(), housekeeping_every_s = housekeeping_every.as_secs(), "worker started");
+
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
             break;
         }
     }
     scheduler.shutdown().await?;
-    tracing::info!("worker stopped");
+    // Wait for a tick in progress to finish its sends, then hand back anything still claimed.
+    let _dispatch = dispatching.lock().await;
+    let _housekeeping = housekeeping_busy.lock().await;
+    match dispatcher.release().await {
+        Ok(released) => tracing::info!(released, "worker stopped"),
+        Err(e) => tracing::warn!(error = %e, "worker stopped; its claims return when their lease expires"),
+    }
     Ok(())
+}
+
+/// One dispatcher tick, logged in one line when it did anything.
+pub async fn dispatch_tick(dispatcher: &Dispatcher, budget: Duration) {
+    match dispatcher.tick(budget).await {
+        Ok(report) if report.claimed > 0 => {
+            let worst = report.lateness_ms.iter().max().copied().unwrap_or(0);
+            tracing::info!(
+                claimed = report.claimed,
+                sent = report.sent,
+                retried = report.retried,
+                failed = report.failed,
+                dropped = report.dropped,
+                lost_leases = report.lost_leases,
+                max_lateness_ms = worst,
+                "dispatch tick"
+            );
+        }
+        Ok(_) => tracing::debug!("dispatch tick: nothing due"),
+        Err(e) => tracing::warn!(error = %e, "dispatch tick failed; the next tick retries"),
+    }
 }

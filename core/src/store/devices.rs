@@ -261,3 +261,40 @@ pub fn delete_all_of(conn: &mut DbConnection, owner: Subject) -> Result<usize, S
         }
     })
 }
+
+/// A device a notification can be pushed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushTarget {
+    pub device_id: i64,
+    pub platform: String,
+    pub token: String,
+}
+
+/// The enabled devices of a person whose session is still live: where a push may go.
+pub fn push_targets(conn: &mut DbConnection, owner: Subject, now: NaiveDateTime) -> Result<Vec<PushTarget>, StoreError> {
+    let mut query = devices::table
+        .inner_join(crate::schema::sessions::table)
+        .filter(devices::enabled.eq(true))
+        .filter(crate::schema::sessions::revoked_at.is_null())
+        .filter(crate::schema::sessions::refresh_expires_at.gt(now))
+        .select((devices::id, devices::platform, devices::token))
+        .order(devices::id)
+        .into_boxed();
+    query = match owner {
+        Subject::Participant(id) => query.filter(devices::participant_id.eq(id)),
+        Subject::Staff(id) => query.filter(devices::staff_id.eq(id)),
+    };
+    Ok(query
+        .load::<(i64, String, String)>(conn)?
+        .into_iter()
+        .map(|(device_id, platform, token)| PushTarget { device_id, platform, token })
+        .collect())
+}
+
+/// Stops pushing to a device the provider says is gone (uninstalled app, expired token).
+pub fn disable(conn: &mut DbConnection, id: i64, reason: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+    diesel::update(devices::table.find(id))
+        .set((devices::enabled.eq(false), devices::disabled_reason.eq(reason), devices::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}

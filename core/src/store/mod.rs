@@ -14,6 +14,7 @@ pub mod interviews;
 pub mod job_preferences;
 pub mod messages;
 pub mod notifications;
+pub mod outbox;
 pub mod participants;
 pub mod sessions;
 pub mod staff;

@@ -1,0 +1,242 @@
+//! The worker's side of the notification outbox: claiming due rows under a lease, recording
+//! what happened, and giving back what a stopping worker still holds.
+//!
+//! A claim marks rows `in_flight` with this worker's name and a lease expiry, in one statement.
+//! On PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so any number of workers claim
+//! disjoint batches; on SQLite the write transaction is `IMMEDIATE`, so claims are serial. A row
+//! whose lease ran out (its worker died) is claimable again. Every later update is conditional on
+//! still holding the lease, so a worker that lost its lease cannot overwrite the new owner's result.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+
+use super::StoreError;
+use crate::db::DbConnection;
+use crate::schema::{deliveries, notifications};
+
+/// A claimed notification, as the dispatcher needs it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub recipient_kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub recipient_id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub subject_type: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub subject_id: Option<i64>,
+    #[diesel(sql_type = Text)]
+    pub payload: String,
+    #[diesel(sql_type = Timestamp)]
+    pub due_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub expires_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+const RETURNING: &str =
+    "RETURNING id, recipient_kind, recipient_id, kind, subject_type, subject_id, payload, due_at, expires_at, attempts";
+
+/// Claims up to `limit` due notifications for `owner` until `now + lease`: first any whose
+/// lease expired (a crashed worker's), then pending ones, oldest due first. Run in a write
+/// transaction.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    owner: &str,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let until = now + lease;
+    let mut claimed = claim(conn, "status = 'in_flight' AND lease_expires_at < ?", "lease_expires_at", owner, now, until, limit)?;
+    let room = limit - claimed.len() as i64;
+    if room > 0 {
+        claimed.extend(claim(conn, "status = 'pending' AND next_attempt_at <= ?", "next_attempt_at", owner, now, until, room)?);
+    }
+    Ok(claimed)
+}
+
+fn claim(
+    conn: &mut DbConnection,
+    condition: &str,
+    order: &str,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<Claimed>, StoreError> {
+    let set = "SET status = 'in_flight', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?";
+    Ok(match conn {
+        DbConnection::Postgresql(pg) => {
+            let sql = format!(
+                "UPDATE notifications {set} WHERE id IN (SELECT id FROM notifications WHERE {condition} \
+                 ORDER BY {order}, id LIMIT ? FOR UPDATE SKIP LOCKED) {RETURNING}"
+            );
+            diesel::sql_query(numbered(&sql))
+                .bind::<Text, _>(owner)
+                .bind::<Timestamp, _>(until)
+                .bind::<Timestamp, _>(now)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(pg)?
+        }
+        DbConnection::Sqlite(lite) => {
+            let sql = format!(
+                "UPDATE notifications {set} WHERE id IN (SELECT id FROM notifications WHERE {condition} \
+                 ORDER BY {order}, id LIMIT ?) {RETURNING}"
+            );
+            diesel::sql_query(sql)
+                .bind::<Text, _>(owner)
+                .bind::<Timestamp, _>(until)
+                .bind::<Timestamp, _>(now)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(limit)
+                .load(lite)?
+        }
+    })
+}
+
+/// PostgreSQL numbers its placeholders: `?` becomes `$1`, `$2`, ...
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// How a claimed notification ended up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Delivered to at least one device, or to the in-app inbox only when the person has none.
+    Sent,
+    /// Try again at `at` (a transient failure).
+    Retry { at: NaiveDateTime, error: String },
+    /// Given up: a permanent failure, or out of attempts.
+    Failed { error: String },
+    /// Not sent, on purpose: it expired, or its recipient or subject is gone.
+    Dropped { reason: String },
+}
+
+/// Records how a notification ended, if `owner` still holds its lease; false when the lease was
+/// lost (another worker now owns the row and its result stands).
+pub fn settle(conn: &mut DbConnection, id: i64, owner: &str, settled: &Settled, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let held = notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::status.eq("in_flight"))
+        .filter(notifications::lease_owner.eq(owner));
+    let clear = (
+        notifications::lease_owner.eq(None::<String>),
+        notifications::lease_expires_at.eq(None::<NaiveDateTime>),
+        notifications::updated_at.eq(now),
+    );
+    let changed = match settled {
+        Settled::Sent => diesel::update(held)
+            .set((clear, notifications::status.eq("sent"), notifications::sent_at.eq(now), notifications::last_error.eq(None::<String>)))
+            .execute(conn)?,
+        Settled::Retry { at, error } => diesel::update(held)
+            .set((clear, notifications::status.eq("pending"), notifications::next_attempt_at.eq(at), notifications::last_error.eq(error)))
+            .execute(conn)?,
+        Settled::Failed { error } => diesel::update(held)
+            .set((clear, notifications::status.eq("failed"), notifications::last_error.eq(error)))
+            .execute(conn)?,
+        Settled::Dropped { reason } => diesel::update(held)
+            .set((clear, notifications::status.eq("cancelled"), notifications::last_error.eq(reason)))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Gives back every row `owner` still holds (a graceful stop): they are due again at once, and
+/// the attempt that never happened is not counted.
+pub fn release(conn: &mut DbConnection, owner: &str, now: NaiveDateTime) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::status.eq("in_flight"))
+            .filter(notifications::lease_owner.eq(owner)),
+    )
+    .set((
+        notifications::status.eq("pending"),
+        notifications::lease_owner.eq(None::<String>),
+        notifications::lease_expires_at.eq(None::<NaiveDateTime>),
+        notifications::attempts.eq(notifications::attempts - 1),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// One delivery attempt to one device.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub notification_id: i64,
+    pub device_id: Option<i64>,
+    pub platform: &'static str,
+    pub outcome: &'static str,
+    pub provider_message_id: Option<String>,
+    pub error: Option<String>,
+}
+
+pub fn record_deliveries(conn: &mut DbConnection, records: &[DeliveryRecord], now: NaiveDateTime) -> Result<(), StoreError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                deliveries::notification_id.eq(r.notification_id),
+                deliveries::device_id.eq(r.device_id),
+                deliveries::platform.eq(r.platform),
+                deliveries::outcome.eq(r.outcome),
+                deliveries::provider_message_id.eq(r.provider_message_id.as_deref()),
+                deliveries::error.eq(r.error.as_deref()),
+                deliveries::attempted_at.eq(now),
+            )
+        })
+        .collect();
+    crate::per_backend!(conn, |c| diesel::insert_into(deliveries::table).values(&rows).execute(c))?;
+    Ok(())
+}
+
+/// The queue at a glance, for `/metrics` and the worker's log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub due: i64,
+    pub in_flight: i64,
+    pub pending: i64,
+    pub failed: i64,
+}
+
+pub fn stats(conn: &mut DbConnection, now: NaiveDateTime) -> Result<QueueStats, StoreError> {
+    let count = |conn: &mut DbConnection, status: &str| -> Result<i64, StoreError> {
+        Ok(notifications::table.filter(notifications::status.eq(status)).count().get_result(conn)?)
+    };
+    let due = notifications::table
+        .filter(notifications::status.eq("pending"))
+        .filter(notifications::next_attempt_at.le(now))
+        .count()
+        .get_result(conn)?;
+    Ok(QueueStats { due, in_flight: count(conn, "in_flight")?, pending: count(conn, "pending")?, failed: count(conn, "failed")? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(numbered("a = ? AND b = ? LIMIT ?"), "a = $1 AND b = $2 LIMIT $3");
+    }
+}

@@ -1,0 +1,2 @@
+DROP INDEX notifications_lease_idx;
+DROP TABLE deliveries;

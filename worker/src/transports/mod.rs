@@ -1,0 +1,3 @@
+//! Push transports behind one trait.
+
+pub mod log;
