@@ -7,6 +7,7 @@
 )]
 
 mod auth;
+mod authorization;
 mod cli;
 mod contact;
 mod contract;

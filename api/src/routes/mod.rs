@@ -91,7 +91,6 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/participants/{id:\\d+}/contact-requests" => contact_requests::list_for_participant,
         PATCH "/v1/participants/{id:\\d+}/contact-requests/{request_id:\\d+}" => contact_requests::update_for_participant,
 
-        GET "/v1/me" => me::get,
         GET "/v1/me/team" => me::team,
         GET "/v1/me/messages" => messages::list_mine,
         POST "/v1/me/messages" => messages::send_mine,
