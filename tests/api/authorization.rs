@@ -294,6 +294,7 @@ const MATRIX: &[Row] = &[
     row("POST",   "/v1/me/interviews/{id}/confirm",                           ME_RECORD,       Body::None),
     row("POST",   "/v1/me/interviews/{id}/cancel",                            ME_RECORD,       Body::None),
     row("POST",   "/v1/me/interviews/{id}/outcome",                           ME_RECORD,       Body::Outcome),
+    row("POST",   "/v1/me/interviews/{id}/need-to-talk",                      ME_RECORD,       Body::None),
     row("GET",    "/v1/me/interviews/{id}/ics",                               ME_RECORD,       Body::None),
     row("POST",   "/v1/me/calendar-feed",                                     ME,              Body::None),
     row("DELETE", "/v1/me/calendar-feed",                                     ME,              Body::None),
