@@ -53,7 +53,7 @@ struct HandlerView {
 }
 
 #[derive(Debug, Serialize)]
-struct ContactRequestView {
+pub(super) struct ContactRequestView {
     id: i64,
     kind: String,
     preferred_time: Option<String>,
