@@ -51,9 +51,8 @@ pub fn for_participant(
     for n in page.items {
         let interview = match interview_id(&n) {
             Some(id) => {
-                if !seen.contains_key(&id) {
-                    let found = interviews::get_of(conn, participant.id, id).found()?;
-                    seen.insert(id, found);
+                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
+                    slot.insert(interviews::get_of(conn, participant.id, id).found()?);
                 }
                 seen.get(&id).cloned().flatten()
             }
@@ -97,9 +96,8 @@ pub fn for_staff(
         let notice = if n.kind == interviews::CANCELLED_KIND {
             let participant = match n.payload_id("participant_id") {
                 Some(pid) => {
-                    if !visible.contains_key(&pid) {
-                        let found = participants::get_in_caseload(conn, pid, caseload).found()?;
-                        visible.insert(pid, found);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = visible.entry(pid) {
+                        slot.insert(participants::get_in_caseload(conn, pid, caseload).found()?);
                     }
                     visible.get(&pid).cloned().flatten()
                 }
