@@ -261,12 +261,40 @@ pub fn write_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, Store
 where
     F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
 {
+    in_transaction(conn, "BEGIN IMMEDIATE", "BEGIN", f)
+}
+
+/// A read-only transaction that sees one snapshot of the database from its first read to its
+/// end, so what it reads in several queries is consistent: `REPEATABLE READ` on PostgreSQL, and
+/// a deferred transaction on SQLite (in WAL mode a reader keeps the snapshot of its first read
+/// and never blocks writers).
+pub fn read_transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+{
+    in_transaction(
+        conn,
+        "BEGIN DEFERRED",
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        f,
+    )
+}
+
+fn in_transaction<T, F>(
+    conn: &mut DbConnection,
+    sqlite_begin: &str,
+    postgres_begin: &str,
+    f: F,
+) -> Result<T, StoreError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+{
     match conn {
         DbConnection::Sqlite(lite) => {
-            AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?
+            AnsiTransactionManager::begin_transaction_sql(lite, sqlite_begin)?
         }
-        DbConnection::Postgresql(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+        DbConnection::Postgresql(pg) => {
+            AnsiTransactionManager::begin_transaction_sql(pg, postgres_begin)?
         }
     }
     match f(conn) {

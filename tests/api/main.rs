@@ -7,16 +7,19 @@
 )]
 
 mod auth;
+mod authorization;
 mod cli;
 mod contact;
 mod contract;
 mod devices;
 mod errors;
+mod export;
 mod health;
 mod helpers;
 mod interviews;
 mod job_preferences;
 mod migrations;
+mod notifications;
 mod participants;
 mod readiness;
 mod settings;

@@ -94,7 +94,7 @@ pub struct DeviceView {
 }
 
 impl DeviceView {
-    fn new(d: Device, current_session: i64) -> Self {
+    pub(super) fn new(d: Device, current_session: i64) -> Self {
         Self {
             id: d.id,
             platform: d.platform,

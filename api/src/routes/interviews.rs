@@ -303,7 +303,7 @@ pub struct InterviewView {
 }
 
 impl InterviewView {
-    fn new(i: Interview, reminders: Vec<DateTime<Utc>>) -> Self {
+    pub(super) fn new(i: Interview, reminders: Vec<DateTime<Utc>>) -> Self {
         Self {
             duration_minutes: (i.ends_at - i.starts_at).num_minutes(),
             checklist: serde_json::from_str(&i.checklist).unwrap_or_default(),
@@ -591,7 +591,7 @@ async fn act(
                     conn,
                     &NewNotification {
                         recipient,
-                        kind: "interview_cancelled",
+                        kind: interviews::CANCELLED_KIND,
                         dedupe_key: format!("interview:{id}:cancelled"),
                         subject: Some(("interview", id)),
                         payload: serde_json::json!({ "interview_id": id, "participant_id": participant.id }),

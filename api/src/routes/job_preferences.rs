@@ -53,7 +53,7 @@ impl From<Editor> for EditorView {
 }
 
 #[derive(Debug, Serialize)]
-struct JobPreferencesView {
+pub(super) struct JobPreferencesView {
     #[serde(flatten)]
     preferences: JobPreferences,
     version: i32,
@@ -62,7 +62,7 @@ struct JobPreferencesView {
 }
 
 #[derive(Debug, Serialize)]
-struct ChangeView {
+pub(super) struct ChangeView {
     id: i64,
     version: i32,
     changed_at: DateTime<Utc>,
@@ -71,17 +71,36 @@ struct ChangeView {
     preferences: JobPreferences,
 }
 
+impl From<Current> for JobPreferencesView {
+    fn from(current: Current) -> Self {
+        JobPreferencesView {
+            preferences: current.preferences,
+            version: current.version,
+            updated_at: current.updated_at.map(utc),
+            updated_by: current.updated_by.map(EditorView::from),
+        }
+    }
+}
+
+impl From<Change> for ChangeView {
+    fn from(c: Change) -> Self {
+        ChangeView {
+            id: c.id,
+            version: c.version,
+            changed_at: utc(c.changed_at),
+            changed_by: c.changed_by.into(),
+            changed_fields: c.changed_fields,
+            preferences: c.preferences,
+        }
+    }
+}
+
 /// The document with its version as a strong `ETag`, for the client's next `If-Match`.
 fn respond(current: Current) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::ETAG, etag(current.version)))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .json(JobPreferencesView {
-            preferences: current.preferences,
-            version: current.version,
-            updated_at: current.updated_at.map(utc),
-            updated_by: current.updated_by.map(EditorView::from),
-        })
+        .json(JobPreferencesView::from(current))
 }
 
 /// Saves a new version in one transaction with its history row and audit entry. `caseload` is
@@ -226,14 +245,5 @@ pub async fn history(
             Ok(changes)
         })
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::from_store(changes, |c: Change| ChangeView {
-            id: c.id,
-            version: c.version,
-            changed_at: utc(c.changed_at),
-            changed_by: c.changed_by.into(),
-            changed_fields: c.changed_fields,
-            preferences: c.preferences,
-        })),
-    )
+    Ok(HttpResponse::Ok().json(Page::from_store(changes, ChangeView::from)))
 }

@@ -48,7 +48,7 @@ struct SenderView {
 }
 
 #[derive(Debug, Serialize)]
-struct MessageView {
+pub(super) struct MessageView {
     id: i64,
     sender: SenderView,
     body: String,

@@ -7,11 +7,13 @@ mod auth;
 mod calendar;
 mod contact_requests;
 mod devices;
+mod export;
 mod health;
 mod interviews;
 mod job_preferences;
 mod me;
 mod messages;
+mod notifications;
 mod participants;
 mod staff;
 mod teams;
@@ -61,6 +63,10 @@ pub fn table() -> Vec<RouteDef> {
         POST "/v1/staff/me/devices" => devices::register_staff,
         GET "/v1/staff/me/devices" => devices::list_staff,
         GET "/v1/staff/me/devices/{id:\\d+}" => devices::get_staff,
+        GET "/v1/staff/me/notifications" => notifications::list_staff,
+        POST "/v1/staff/me/notifications/read-all" => notifications::read_all_staff,
+        GET "/v1/staff/me/notifications/unread" => notifications::unread_staff,
+        POST "/v1/staff/me/notifications/{id:\\d+}/read" => notifications::read_staff,
         DELETE "/v1/staff/me/devices/{id:\\d+}" => devices::delete_staff,
         GET "/v1/staff/{id:\\d+}" => staff::get,
         PATCH "/v1/staff/{id:\\d+}" => staff::update,
@@ -79,6 +85,11 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/me/job-preferences" => job_preferences::get_mine,
         PUT "/v1/me/job-preferences" => job_preferences::put_mine,
         POST "/v1/me/withdraw" => me::withdraw,
+        GET "/v1/me/export" => export::export_mine,
+        GET "/v1/me/notifications" => notifications::list_mine,
+        POST "/v1/me/notifications/read-all" => notifications::read_all_mine,
+        GET "/v1/me/notifications/unread" => notifications::unread_mine,
+        POST "/v1/me/notifications/{id:\\d+}/read" => notifications::read_mine,
         POST "/v1/me/devices" => devices::register_mine,
         GET "/v1/me/devices" => devices::list_mine,
         GET "/v1/me/devices/{id:\\d+}" => devices::get_mine,
@@ -91,7 +102,6 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/participants/{id:\\d+}/contact-requests" => contact_requests::list_for_participant,
         PATCH "/v1/participants/{id:\\d+}/contact-requests/{request_id:\\d+}" => contact_requests::update_for_participant,
 
-        GET "/v1/me" => me::get,
         GET "/v1/me/team" => me::team,
         GET "/v1/me/messages" => messages::list_mine,
         POST "/v1/me/messages" => messages::send_mine,

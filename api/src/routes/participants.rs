@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Duration, Utc};
 use ips_core::domain::roles::is_time_zone;
 use ips_core::domain::{Language, ParticipantStatus, Role};
-use ips_core::store::audit::{self, Entry};
+use ips_core::store::audit::{self, AuditEvent, Entry};
 use ips_core::store::participants::{self, NewParticipant};
 use ips_core::store::{enrolment_codes, now, staff, utc};
 use serde::{Deserialize, Serialize};
@@ -277,7 +277,7 @@ pub async fn reissue_code(
 }
 
 #[derive(Debug, Serialize)]
-struct AuditEventView {
+pub(super) struct AuditEventView {
     id: i64,
     occurred_at: chrono::DateTime<Utc>,
     actor_kind: String,
@@ -286,6 +286,21 @@ struct AuditEventView {
     subject_type: Option<String>,
     subject_id: Option<i64>,
     request_id: Option<String>,
+}
+
+impl From<AuditEvent> for AuditEventView {
+    fn from(e: AuditEvent) -> Self {
+        AuditEventView {
+            id: e.id,
+            occurred_at: utc(e.occurred_at),
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            action: e.action,
+            subject_type: e.subject_type,
+            subject_id: e.subject_id,
+            request_id: e.request_id,
+        }
+    }
 }
 
 /// Who did what with this participant's data. Supervisors of the participant's team only:
@@ -314,16 +329,5 @@ pub async fn audit_events(
             Ok(events)
         })
         .await?;
-    Ok(
-        HttpResponse::Ok().json(Page::from_store(events, |e| AuditEventView {
-            id: e.id,
-            occurred_at: utc(e.occurred_at),
-            actor_kind: e.actor_kind,
-            actor_id: e.actor_id,
-            action: e.action,
-            subject_type: e.subject_type,
-            subject_id: e.subject_id,
-            request_id: e.request_id,
-        })),
-    )
+    Ok(HttpResponse::Ok().json(Page::from_store(events, AuditEventView::from)))
 }

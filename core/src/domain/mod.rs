@@ -5,6 +5,7 @@ pub mod enrolment_code;
 pub mod ical;
 pub mod interviews;
 pub mod job_preferences;
+pub mod notices;
 pub mod password;
 pub mod reminders;
 pub mod roles;

@@ -20,6 +20,31 @@ pub enum Text<'a> {
     AlarmTwoHours,
     /// "You have an appointment <when>", with the local time written out.
     AppointmentAt { at: DateTime<Utc>, zone: Tz },
+    /// A reminder's title; generic, so it may stand on a lock screen.
+    ReminderTitle { at: DateTime<Utc>, zone: Tz },
+    /// A reminder's body on a lock screen when the participant allowed previews: the employer only.
+    ReminderAtEmployer { employer: &'a str },
+    /// A body that gives nothing away: the details are inside the app.
+    OpenAppForDetails,
+    /// The title of a cancellation sent to the participant; generic.
+    AppointmentCancelledTitle { at: DateTime<Utc>, zone: Tz },
+    /// The body of that cancellation inside the app, with the details.
+    InterviewCancelledBody { role: &'a str, employer: &'a str },
+    /// A cancellation on a lock screen when the participant allowed previews: the employer only.
+    InterviewCancelledAtEmployer { employer: &'a str },
+    /// The title of a cancellation sent to staff, naming the participant who cancelled.
+    ParticipantCancelledTitle { participant: &'a str },
+    /// The body of that cancellation: which interview, and when it would have been.
+    ParticipantCancelledBody {
+        role: &'a str,
+        employer: &'a str,
+        at: DateTime<Utc>,
+        zone: Tz,
+    },
+    /// A cancellation sent to staff, worded for a lock screen (no name, no employer).
+    InterviewCancelledGeneric,
+    /// The title of a notification whose details this reader cannot be shown.
+    NotificationTitle,
 }
 
 pub fn render(language: Language, text: Text<'_>) -> String {
@@ -42,6 +67,74 @@ pub fn render(language: Language, text: Text<'_>) -> String {
         (Language::En, Text::AppointmentAt { at, zone }) => {
             format!("You have an appointment on {}.", when_en(at, zone))
         }
+        (Language::Nb, Text::ReminderTitle { at, zone }) => {
+            format!("Påminnelse: du har en avtale {}", when_nb(at, zone))
+        }
+        (Language::En, Text::ReminderTitle { at, zone }) => {
+            format!("Reminder: you have an appointment on {}", when_en(at, zone))
+        }
+        (Language::Nb, Text::ReminderAtEmployer { employer }) => {
+            format!("Jobbintervju hos {employer}.")
+        }
+        (Language::En, Text::ReminderAtEmployer { employer }) => {
+            format!("Job interview at {employer}.")
+        }
+        (Language::Nb, Text::OpenAppForDetails) => "Åpne appen for å se mer.".into(),
+        (Language::En, Text::OpenAppForDetails) => "Open the app to see more.".into(),
+        (Language::Nb, Text::AppointmentCancelledTitle { at, zone }) => {
+            format!("Avlyst: avtalen din {}", when_nb(at, zone))
+        }
+        (Language::En, Text::AppointmentCancelledTitle { at, zone }) => {
+            format!("Cancelled: your appointment on {}", when_en(at, zone))
+        }
+        (Language::Nb, Text::InterviewCancelledBody { role, employer }) => format!(
+            "Jobbintervjuet som {role} hos {employer} er avlyst. Ta kontakt med jobbspesialisten din hvis du lurer på noe."
+        ),
+        (Language::En, Text::InterviewCancelledBody { role, employer }) => format!(
+            "The job interview for {role} at {employer} has been cancelled. Get in touch with your job specialist if you have questions."
+        ),
+        (Language::Nb, Text::InterviewCancelledAtEmployer { employer }) => {
+            format!("Jobbintervjuet hos {employer} er avlyst.")
+        }
+        (Language::En, Text::InterviewCancelledAtEmployer { employer }) => {
+            format!("The job interview at {employer} has been cancelled.")
+        }
+        (Language::Nb, Text::ParticipantCancelledTitle { participant }) => {
+            format!("{participant} har avlyst et jobbintervju")
+        }
+        (Language::En, Text::ParticipantCancelledTitle { participant }) => {
+            format!("{participant} has cancelled a job interview")
+        }
+        (
+            Language::Nb,
+            Text::ParticipantCancelledBody {
+                role,
+                employer,
+                at,
+                zone,
+            },
+        ) => format!(
+            "Jobbintervjuet som {role} hos {employer} {} er avlyst.",
+            when_nb(at, zone)
+        ),
+        (
+            Language::En,
+            Text::ParticipantCancelledBody {
+                role,
+                employer,
+                at,
+                zone,
+            },
+        ) => format!(
+            "The job interview for {role} at {employer} on {} has been cancelled.",
+            when_en(at, zone)
+        ),
+        (Language::Nb, Text::InterviewCancelledGeneric) => "Et jobbintervju er avlyst".into(),
+        (Language::En, Text::InterviewCancelledGeneric) => {
+            "A job interview has been cancelled".into()
+        }
+        (Language::Nb, Text::NotificationTitle) => "Nytt varsel".into(),
+        (Language::En, Text::NotificationTitle) => "New notification".into(),
     }
 }
 
@@ -100,6 +193,22 @@ mod tests {
         assert_eq!(
             render(Language::Nb, Text::AppointmentAt { at, zone: Oslo }),
             "Du har en avtale mandag 3. mars kl. 14.00."
+        );
+    }
+
+    #[test]
+    fn reminder_titles_are_whole_sentences_in_each_language() {
+        let at = Utc
+            .with_ymd_and_hms(2025, 3, 3, 13, 0, 0)
+            .single()
+            .expect("time");
+        assert_eq!(
+            render(Language::Nb, Text::ReminderTitle { at, zone: Oslo }),
+            "Påminnelse: du har en avtale mandag 3. mars kl. 14.00"
+        );
+        assert_eq!(
+            render(Language::En, Text::ReminderTitle { at, zone: Oslo }),
+            "Reminder: you have an appointment on Monday 3 March at 14:00"
         );
     }
 }

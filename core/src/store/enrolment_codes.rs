@@ -115,3 +115,27 @@ pub fn redeem(
     .execute(conn)?;
     Ok((spent == 1).then_some(participant_id))
 }
+
+/// An enrolment code's history, without the code or its hash.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = enrolment_codes)]
+pub struct CodeRecord {
+    pub id: i64,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Every code issued to a participant, newest first (at most a handful: each reissue is one).
+pub fn history_of(
+    conn: &mut DbConnection,
+    participant_id: i64,
+) -> Result<Vec<CodeRecord>, StoreError> {
+    Ok(enrolment_codes::table
+        .filter(enrolment_codes::participant_id.eq(participant_id))
+        .select(CodeRecord::as_select())
+        .order(enrolment_codes::id.desc())
+        .load(conn)?)
+}

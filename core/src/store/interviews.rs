@@ -16,6 +16,8 @@ use crate::domain::settings::{self, QuietHours};
 use crate::schema::interviews;
 
 pub const REMINDER_KIND: &str = "interview_reminder";
+/// The notice to the other side that an interview was cancelled.
+pub const CANCELLED_KIND: &str = "interview_cancelled";
 const SUBJECT: &str = "interview";
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -49,9 +49,21 @@ pub struct Notification {
     pub subject_id: Option<i64>,
     pub payload: String,
     pub due_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
     pub status: String,
+    pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
     pub read_at: Option<NaiveDateTime>,
+}
+
+impl Notification {
+    /// A number from the payload, such as `interview_id` or `participant_id`.
+    pub fn payload_id(&self, key: &str) -> Option<i64> {
+        serde_json::from_str::<serde_json::Value>(&self.payload)
+            .ok()?
+            .get(key)?
+            .as_i64()
+    }
 }
 
 /// Writes the notification unless one with its dedupe key exists; true when written.
@@ -180,6 +192,83 @@ pub fn inbox(
         .filter(notifications::recipient_kind.eq(kind))
         .filter(notifications::recipient_id.eq(id))
         .filter(notifications::status.eq("sent"))
+        .select(Notification::as_select())
+        .order(notifications::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(notifications::id.lt(after));
+    }
+    Ok(Page::from_rows(query.load(conn)?, limit, |n| n.id))
+}
+
+/// Marks one notification of the recipient's inbox read. A notification already read keeps its
+/// first `read_at`, so repeating this changes nothing; one that is not in their inbox (someone
+/// else's, not yet sent, or missing) is `NotFound`.
+pub fn mark_read(
+    conn: &mut DbConnection,
+    recipient: Recipient,
+    id: i64,
+    at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let (kind, recipient_id) = recipient.parts();
+    let mine = notifications::table
+        .filter(notifications::id.eq(id))
+        .filter(notifications::recipient_kind.eq(kind))
+        .filter(notifications::recipient_id.eq(recipient_id))
+        .filter(notifications::status.eq("sent"));
+    let exists: bool = diesel::select(diesel::dsl::exists(mine)).get_result(conn)?;
+    if !exists {
+        return Err(StoreError::NotFound);
+    }
+    diesel::update(mine.filter(notifications::read_at.is_null()))
+        .set(notifications::read_at.eq(at))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks everything in the recipient's inbox read; returns how many were unread.
+pub fn mark_all_read(
+    conn: &mut DbConnection,
+    recipient: Recipient,
+    at: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let (kind, id) = recipient.parts();
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::recipient_kind.eq(kind))
+            .filter(notifications::recipient_id.eq(id))
+            .filter(notifications::status.eq("sent"))
+            .filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(at))
+    .execute(conn)?)
+}
+
+/// How many notifications in the recipient's inbox are unread (the app's badge).
+pub fn unread_count(conn: &mut DbConnection, recipient: Recipient) -> Result<i64, StoreError> {
+    let (kind, id) = recipient.parts();
+    Ok(notifications::table
+        .filter(notifications::recipient_kind.eq(kind))
+        .filter(notifications::recipient_id.eq(id))
+        .filter(notifications::status.eq("sent"))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Every notification to the recipient whatever its status (sent, still to come, cancelled),
+/// newest first: what a data export shows.
+pub fn all_for(
+    conn: &mut DbConnection,
+    recipient: Recipient,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<Notification>, StoreError> {
+    let (kind, id) = recipient.parts();
+    let mut query = notifications::table
+        .filter(notifications::recipient_kind.eq(kind))
+        .filter(notifications::recipient_id.eq(id))
         .select(Notification::as_select())
         .order(notifications::id.desc())
         .limit(limit + 1)

@@ -221,3 +221,11 @@ pub fn by_calendar_feed(
         .first(conn)
         .optional()?)
 }
+
+/// Whether the participant has a calendar-feed URL that works (the token itself is never stored).
+pub fn has_calendar_feed(conn: &mut DbConnection, id: i64) -> Result<bool, StoreError> {
+    Ok(participants::table
+        .find(id)
+        .select(participants::calendar_feed_token_hash.is_not_null())
+        .first(conn)?)
+}

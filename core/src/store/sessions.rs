@@ -442,3 +442,33 @@ pub fn purge_ended_before(
     devices::delete_for_sessions(conn, &ids)?;
     Ok(diesel::delete(sessions::table.filter(sessions::id.eq_any(&ids))).execute(conn)?)
 }
+
+/// A session as its owner may see it, ended ones included; never its token hashes.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRecord {
+    pub id: i64,
+    pub device_label: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: NaiveDateTime,
+    pub refresh_expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_reason: Option<String>,
+}
+
+/// Every session of the subject still stored, live or ended, newest first (housekeeping removes
+/// ended ones after a while, so this stays short).
+pub fn history_of(
+    conn: &mut DbConnection,
+    subject: Subject,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    let query = sessions::table
+        .select(SessionRecord::as_select())
+        .order(sessions::id.desc())
+        .into_boxed();
+    let query = match subject {
+        Subject::Staff(id) => query.filter(sessions::staff_id.eq(id)),
+        Subject::Participant(id) => query.filter(sessions::participant_id.eq(id)),
+    };
+    Ok(query.load(conn)?)
+}

@@ -1,0 +1,187 @@
+//! What a notification says: its title and body, worded from the message catalogue for where it
+//! is shown. Inside the app (the inbox) a notification may name the role and the employer; on a
+//! lock screen (a push, worded by the worker through this same function) it names the employer
+//! only if the participant allowed previews, and a staff member's push never names anyone.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::texts::{render as say, Text};
+use super::Language;
+
+/// Where the words will be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// Inside the app, behind the reader's login.
+    InApp,
+    /// On a lock screen, where anyone nearby may read it.
+    LockScreen { previews: bool },
+}
+
+/// The interview a notification is about, with the time zone its time is written in.
+#[derive(Debug, Clone)]
+pub struct InterviewFacts {
+    pub role: String,
+    pub employer: String,
+    pub starts_at: DateTime<Utc>,
+    pub zone: Tz,
+}
+
+/// A notification with the facts needed to word it.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// A reminder to the participant before their interview.
+    InterviewReminder(InterviewFacts),
+    /// The participant's interview was cancelled (by their specialist).
+    InterviewCancelled(InterviewFacts),
+    /// To staff: a participant of theirs cancelled an interview.
+    InterviewCancelledByParticipant {
+        participant: String,
+        interview: InterviewFacts,
+    },
+    /// To staff: an interview was cancelled, but its details are not theirs to see any more
+    /// (the participant left their caseload).
+    InterviewCancelledElsewhere,
+    /// A kind this version does not know, or whose subject is gone.
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub title: String,
+    pub body: String,
+}
+
+pub fn render(language: Language, surface: Surface, notice: &Notice) -> Rendered {
+    let (title, body) = match notice {
+        Notice::InterviewReminder(i) => {
+            let title = Text::ReminderTitle {
+                at: i.starts_at,
+                zone: i.zone,
+            };
+            let body = match surface {
+                Surface::InApp => Text::InterviewTitle {
+                    role: &i.role,
+                    employer: &i.employer,
+                },
+                Surface::LockScreen { previews: true } => Text::ReminderAtEmployer {
+                    employer: &i.employer,
+                },
+                Surface::LockScreen { previews: false } => Text::OpenAppForDetails,
+            };
+            (say(language, title), say(language, body))
+        }
+        Notice::InterviewCancelled(i) => {
+            let title = Text::AppointmentCancelledTitle {
+                at: i.starts_at,
+                zone: i.zone,
+            };
+            let body = match surface {
+                Surface::InApp => Text::InterviewCancelledBody {
+                    role: &i.role,
+                    employer: &i.employer,
+                },
+                Surface::LockScreen { previews: true } => Text::InterviewCancelledAtEmployer {
+                    employer: &i.employer,
+                },
+                Surface::LockScreen { previews: false } => Text::OpenAppForDetails,
+            };
+            (say(language, title), say(language, body))
+        }
+        Notice::InterviewCancelledByParticipant {
+            participant,
+            interview: i,
+        } => match surface {
+            Surface::InApp => (
+                say(language, Text::ParticipantCancelledTitle { participant }),
+                say(
+                    language,
+                    Text::ParticipantCancelledBody {
+                        role: &i.role,
+                        employer: &i.employer,
+                        at: i.starts_at,
+                        zone: i.zone,
+                    },
+                ),
+            ),
+            // A staff member's phone shows no participant's name on its lock screen.
+            Surface::LockScreen { .. } => (
+                say(language, Text::InterviewCancelledGeneric),
+                say(language, Text::OpenAppForDetails),
+            ),
+        },
+        Notice::InterviewCancelledElsewhere => (
+            say(language, Text::InterviewCancelledGeneric),
+            say(language, Text::OpenAppForDetails),
+        ),
+        Notice::Other => (
+            say(language, Text::NotificationTitle),
+            say(language, Text::OpenAppForDetails),
+        ),
+    };
+    Rendered { title, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use chrono_tz::Europe::Oslo;
+
+    fn interview() -> InterviewFacts {
+        InterviewFacts {
+            role: "Butikkmedarbeider".into(),
+            employer: "Rema 1000".into(),
+            starts_at: Utc
+                .with_ymd_and_hms(2025, 3, 3, 13, 0, 0)
+                .single()
+                .expect("time"),
+            zone: Oslo,
+        }
+    }
+
+    #[test]
+    fn the_inbox_names_the_interview_and_the_lock_screen_only_when_allowed() {
+        let notice = Notice::InterviewReminder(interview());
+        let in_app = render(Language::Nb, Surface::InApp, &notice);
+        assert_eq!(
+            in_app.title,
+            "Påminnelse: du har en avtale mandag 3. mars kl. 14.00"
+        );
+        assert_eq!(in_app.body, "Jobbintervju: Butikkmedarbeider hos Rema 1000");
+        let private = render(
+            Language::En,
+            Surface::LockScreen { previews: false },
+            &notice,
+        );
+        assert_eq!(
+            private.title,
+            "Reminder: you have an appointment on Monday 3 March at 14:00"
+        );
+        assert!(!private.body.contains("Rema") && !private.body.contains("Butikk"));
+        let previewed = render(
+            Language::En,
+            Surface::LockScreen { previews: true },
+            &notice,
+        );
+        assert_eq!(previewed.body, "Job interview at Rema 1000.");
+        assert!(!previewed.body.contains("Butikk"));
+    }
+
+    #[test]
+    fn staff_pushes_never_name_the_participant() {
+        let notice = Notice::InterviewCancelledByParticipant {
+            participant: "Ola".into(),
+            interview: interview(),
+        };
+        let in_app = render(Language::Nb, Surface::InApp, &notice);
+        assert_eq!(in_app.title, "Ola har avlyst et jobbintervju");
+        assert!(in_app.body.contains("mandag 3. mars kl. 14.00"));
+        let push = render(
+            Language::Nb,
+            Surface::LockScreen { previews: true },
+            &notice,
+        );
+        assert!(!push.title.contains("Ola") && !push.body.contains("Rema"));
+    }
+}

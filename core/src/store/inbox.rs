@@ -1,0 +1,148 @@
+//! The inbox: what was sent to a person, newest first, each notification with the facts needed
+//! to word it (`domain::notices`). The outbox rows carry only ids; the words are made when read,
+//! in the reader's language, from what is true now (an interview's current time and employer).
+
+use std::collections::HashMap;
+
+use super::interviews::{self, Interview};
+use super::notifications::{self, Notification, Recipient};
+use super::participants::{self, Caseload, Participant};
+use super::{Page, StoreError};
+use crate::db::DbConnection;
+use crate::domain::notices::{InterviewFacts, Notice};
+
+/// A notification of the inbox, ready to be worded.
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    pub notification: Notification,
+    pub notice: Notice,
+    /// The participant the words name, when they name one (staff reads of that are audited).
+    pub names_participant: Option<i64>,
+}
+
+const INTERVIEW: &str = "interview";
+
+fn interview_id(n: &Notification) -> Option<i64> {
+    match (n.subject_type.as_deref(), n.subject_id) {
+        (Some(INTERVIEW), Some(id)) => Some(id),
+        _ => n.payload_id("interview_id"),
+    }
+}
+
+fn facts(interview: &Interview, zone: &str) -> InterviewFacts {
+    InterviewFacts {
+        role: interview.role_title.clone(),
+        employer: interview.employer.clone(),
+        starts_at: interview.starts_at.and_utc(),
+        zone: zone.parse().unwrap_or(chrono_tz::Europe::Oslo),
+    }
+}
+
+/// A participant's inbox. Times are written in the participant's own time zone.
+pub fn for_participant(
+    conn: &mut DbConnection,
+    participant: &Participant,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<InboxItem>, StoreError> {
+    let page = notifications::inbox(conn, Recipient::Participant(participant.id), after, limit)?;
+    let mut seen: HashMap<i64, Option<Interview>> = HashMap::new();
+    let mut items = Vec::with_capacity(page.items.len());
+    for n in page.items {
+        let interview = match interview_id(&n) {
+            Some(id) => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
+                    slot.insert(interviews::get_of(conn, participant.id, id).found()?);
+                }
+                seen.get(&id).cloned().flatten()
+            }
+            None => None,
+        };
+        let notice = match (n.kind.as_str(), interview) {
+            (interviews::REMINDER_KIND, Some(i)) => {
+                Notice::InterviewReminder(facts(&i, &participant.time_zone))
+            }
+            (interviews::CANCELLED_KIND, Some(i)) => {
+                Notice::InterviewCancelled(facts(&i, &participant.time_zone))
+            }
+            _ => Notice::Other,
+        };
+        items.push(InboxItem {
+            notification: n,
+            notice,
+            names_participant: None,
+        });
+    }
+    Ok(Page {
+        items,
+        next_after: page.next_after,
+    })
+}
+
+/// A staff member's inbox. A notification about a participant names them only while that
+/// participant is in the reader's caseload; times are written in the interview's time zone.
+pub fn for_staff(
+    conn: &mut DbConnection,
+    staff_id: i64,
+    caseload: Caseload,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Page<InboxItem>, StoreError> {
+    let page = notifications::inbox(conn, Recipient::Staff(staff_id), after, limit)?;
+    let mut visible: HashMap<i64, Option<Participant>> = HashMap::new();
+    let mut items = Vec::with_capacity(page.items.len());
+    for n in page.items {
+        let mut names_participant = None;
+        let notice = if n.kind == interviews::CANCELLED_KIND {
+            let participant = match n.payload_id("participant_id") {
+                Some(pid) => {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = visible.entry(pid) {
+                        slot.insert(participants::get_in_caseload(conn, pid, caseload).found()?);
+                    }
+                    visible.get(&pid).cloned().flatten()
+                }
+                None => None,
+            };
+            let interview = match (&participant, interview_id(&n)) {
+                (Some(p), Some(id)) => interviews::get_of(conn, p.id, id).found()?,
+                _ => None,
+            };
+            match (participant, interview) {
+                (Some(p), Some(i)) => {
+                    names_participant = Some(p.id);
+                    Notice::InterviewCancelledByParticipant {
+                        interview: facts(&i, &i.time_zone),
+                        participant: p.display_name,
+                    }
+                }
+                _ => Notice::InterviewCancelledElsewhere,
+            }
+        } else {
+            Notice::Other
+        };
+        items.push(InboxItem {
+            notification: n,
+            notice,
+            names_participant,
+        });
+    }
+    Ok(Page {
+        items,
+        next_after: page.next_after,
+    })
+}
+
+/// `StoreError::NotFound` as `None`: a subject that is gone, or not this reader's to see.
+trait Found<T> {
+    fn found(self) -> Result<Option<T>, StoreError>;
+}
+
+impl<T> Found<T> for Result<T, StoreError> {
+    fn found(self) -> Result<Option<T>, StoreError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
