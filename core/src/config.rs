@@ -202,7 +202,10 @@ impl Config {
         if self.body_limit_bytes < 1024 {
             return Err("configuration: IPS_BODY_LIMIT_BYTES must be at least 1024".into());
         }
-        if self.dispatch_interval_seconds == 0 || self.dispatch_batch <= 0 || self.dispatch_lease_seconds < 30 {
+        if self.dispatch_interval_seconds == 0
+            || self.dispatch_batch <= 0
+            || self.dispatch_lease_seconds < 30
+        {
             return Err("configuration: IPS_DISPATCH_INTERVAL_SECONDS and IPS_DISPATCH_BATCH must be greater than 0, and IPS_DISPATCH_LEASE_SECONDS at least 30".into());
         }
         if self.push_max_attempts <= 0 {

@@ -25,3 +25,4 @@ mod readiness;
 mod settings;
 mod teams_staff;
 mod withdrawal;
+mod worker;

@@ -14,7 +14,6 @@ use futures_util::stream::{self, StreamExt};
 use ips_core::store::devices::{self, PushTarget};
 use ips_core::store::now;
 use ips_core::store::outbox::{self, Claimed, DeliveryRecord, Settled};
-use ips_core::store::sessions::Subject;
 use ips_core::{Db, StoreError};
 use rand::Rng;
 
@@ -93,7 +92,13 @@ impl Dispatcher {
         config: DispatchConfig,
     ) -> Self {
         let transports = transports.into_iter().map(|t| (t.name(), t)).collect();
-        Self { db, owner, transports, fallback, config }
+        Self {
+            db,
+            owner,
+            transports,
+            fallback,
+            config,
+        }
     }
 
     pub fn owner(&self) -> &str {
@@ -107,7 +112,10 @@ impl Dispatcher {
         let mut report = TickReport::default();
         loop {
             let (owner, lease, batch) = (self.owner.clone(), self.config.lease, self.config.batch);
-            let claimed = self.db.write(move |conn| outbox::claim_due(conn, &owner, now(), lease, batch)).await?;
+            let claimed = self
+                .db
+                .write(move |conn| outbox::claim_due(conn, &owner, now(), lease, batch))
+                .await?;
             let count = claimed.len();
             report.claimed += count;
             if count > 0 {
@@ -119,7 +127,11 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver_batch(&self, claimed: Vec<Claimed>, report: &mut TickReport) -> Result<(), StoreError> {
+    async fn deliver_batch(
+        &self,
+        claimed: Vec<Claimed>,
+        report: &mut TickReport,
+    ) -> Result<(), StoreError> {
         let done: Vec<Done> = stream::iter(claimed)
             .map(|c| self.deliver(c))
             .buffer_unordered(self.config.concurrency.max(1))
@@ -133,7 +145,10 @@ impl Dispatcher {
                 .write(move |conn| {
                     let at = now();
                     let mut kept = Vec::with_capacity(done.len());
-                    let records: Vec<DeliveryRecord> = done.iter().flat_map(|d| d.deliveries.iter().cloned()).collect();
+                    let records: Vec<DeliveryRecord> = done
+                        .iter()
+                        .flat_map(|d| d.deliveries.iter().cloned())
+                        .collect();
                     outbox::record_deliveries(conn, &records, at)?;
                     for d in done.iter() {
                         for (device, reason) in &d.gone {
@@ -175,7 +190,9 @@ impl Dispatcher {
                     let at = now();
                     let prepared = render::prepare(conn, &claimed, at)?;
                     let targets = match &prepared {
-                        Prepared::Push { recipient, .. } => devices::push_targets(conn, *recipient, at)?,
+                        Prepared::Push { recipient, .. } => {
+                            devices::push_targets(conn, *recipient, at)?
+                        }
                         Prepared::Drop(_) => Vec::new(),
                     };
                     Ok((prepared, targets))
@@ -184,13 +201,28 @@ impl Dispatcher {
         };
         let (message, targets) = match prepared {
             Ok((Prepared::Push { message, .. }, targets)) => (message, targets),
-            Ok((Prepared::Drop(reason), _)) => return Done::settled(id, Settled::Dropped { reason }),
-            Err(e) => return Done::settled(id, self.retry(attempts, None, format!("preparing: {e}"))),
+            Ok((Prepared::Drop(reason), _)) => {
+                return Done::settled(id, Settled::Dropped { reason })
+            }
+            Err(e) => {
+                return Done::settled(id, self.retry(attempts, None, format!("preparing: {e}")))
+            }
         };
-        let mut done = Done { id, settled: Settled::Sent, deliveries: Vec::new(), gone: Vec::new(), lateness_ms: None };
-        let (mut any_delivered, mut retry_after, mut retry_error, mut last_error) = (false, None::<Option<u64>>, None, None);
+        let mut done = Done {
+            id,
+            settled: Settled::Sent,
+            deliveries: Vec::new(),
+            gone: Vec::new(),
+            lateness_ms: None,
+        };
+        let (mut any_delivered, mut retry_after, mut retry_error, mut last_error) =
+            (false, None::<Option<u64>>, None, None);
         for target in targets {
-            let Some(transport) = self.transports.get(target.platform.as_str()).or(self.fallback.as_ref()) else {
+            let Some(transport) = self
+                .transports
+                .get(target.platform.as_str())
+                .or(self.fallback.as_ref())
+            else {
                 continue;
             };
             let outcome = self.send(transport.as_ref(), &target, &message).await;
@@ -210,7 +242,10 @@ impl Dispatcher {
             });
             match outcome {
                 Outcome::Delivered { .. } => any_delivered = true,
-                Outcome::Retry { after_seconds, error } => {
+                Outcome::Retry {
+                    after_seconds,
+                    error,
+                } => {
                     retry_after = Some(retry_after.flatten().max(after_seconds));
                     retry_error = Some(error);
                 }
@@ -235,11 +270,23 @@ impl Dispatcher {
         done
     }
 
-    async fn send(&self, transport: &dyn Transport, target: &PushTarget, message: &PushMessage) -> Outcome {
-        let target = Target { device_id: target.device_id, token: target.token.clone() };
-        match tokio::time::timeout(self.config.send_timeout, transport.send(&target, message)).await {
+    async fn send(
+        &self,
+        transport: &dyn Transport,
+        target: &PushTarget,
+        message: &PushMessage,
+    ) -> Outcome {
+        let target = Target {
+            device_id: target.device_id,
+            token: target.token.clone(),
+        };
+        match tokio::time::timeout(self.config.send_timeout, transport.send(&target, message)).await
+        {
             Ok(outcome) => outcome,
-            Err(_) => Outcome::Retry { after_seconds: None, error: "timed out".into() },
+            Err(_) => Outcome::Retry {
+                after_seconds: None,
+                error: "timed out".into(),
+            },
         }
     }
 
@@ -247,33 +294,55 @@ impl Dispatcher {
     /// and given up once the attempts are spent.
     fn retry(&self, attempts: i32, after_seconds: Option<u64>, error: String) -> Settled {
         if attempts >= self.config.max_attempts {
-            return Settled::Failed { error: format!("gave up after {attempts} attempts: {error}") };
+            return Settled::Failed {
+                error: format!("gave up after {attempts} attempts: {error}"),
+            };
         }
         let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
-        let base = self.config.backoff_base.num_milliseconds().saturating_mul(1_i64 << exponent);
+        let base = self
+            .config
+            .backoff_base
+            .num_milliseconds()
+            .saturating_mul(1_i64 << exponent);
         let capped = base.min(self.config.backoff_max.num_milliseconds());
         let jittered = rand::thread_rng().gen_range(capped / 2..=capped.max(1));
-        let asked = after_seconds.map_or(0, |s| i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000));
+        let asked = after_seconds.map_or(0, |s| {
+            i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
+        });
         let delay = Duration::milliseconds(jittered.max(asked));
-        Settled::Retry { at: now() + delay, error }
+        Settled::Retry {
+            at: now() + delay,
+            error,
+        }
     }
 
     /// Gives back what this worker holds (on shutdown): due again at once for the others.
     pub async fn release(&self) -> Result<usize, StoreError> {
         let owner = self.owner.clone();
-        self.db.write(move |conn| outbox::release(conn, &owner, now())).await
+        self.db
+            .write(move |conn| outbox::release(conn, &owner, now()))
+            .await
     }
 }
 
 impl Done {
     fn settled(id: i64, settled: Settled) -> Self {
-        Done { id, settled, deliveries: Vec::new(), gone: Vec::new(), lateness_ms: None }
+        Done {
+            id,
+            settled,
+            deliveries: Vec::new(),
+            gone: Vec::new(),
+            lateness_ms: None,
+        }
     }
 }
 
 /// A name for this worker's leases: host, process and a random part, so restarts never collide.
 pub fn worker_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
-    format!("{host}-{}-{:06x}", std::process::id(), rand::thread_rng().gen::<u32>() & 0xff_ffff)
+    format!(
+        "{host}-{}-{:06x}",
+        std::process::id(),
+        rand::thread_rng().gen::<u32>() & 0xff_ffff
+    )
 }
-

@@ -24,7 +24,9 @@ use crate::push::Transport;
 /// one line, never the worker.
 pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
     let transports: Vec<Arc<dyn Transport>> = Vec::new();
-    let fallback: Option<Arc<dyn Transport>> = config.push_log.then(|| Arc::new(transports::log::LogTransport) as Arc<dyn Transport>);
+    let fallback: Option<Arc<dyn Transport>> = config
+        .push_log
+        .then(|| Arc::new(transports::log::LogTransport) as Arc<dyn Transport>);
     if transports.is_empty() && fallback.is_none() {
         tracing::warn!("no push transport is configured: notifications reach the in-app inboxes only (IPS_PUSH_LOG=true logs them)");
     }
@@ -34,12 +36,22 @@ pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
         max_attempts: config.push_max_attempts,
         ..DispatchConfig::default()
     };
-    Dispatcher::new(db, dispatcher::worker_name(), transports, fallback, dispatch)
+    Dispatcher::new(
+        db,
+        dispatcher::worker_name(),
+        transports,
+        fallback,
+        dispatch,
+    )
 }
 
 /// Runs the worker's ticks until `shutdown` turns true; then lets the running ticks finish and
 /// gives back any claim still held.
-pub async fn run(db: Db, config: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(
+    db: Db,
+    config: Config,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let mut scheduler = JobScheduler::new().await?;
     let dispatcher = Arc::new(dispatcher(db.clone(), &config));
     // A tick still running when the next is due is skipped, not doubled up.
@@ -55,7 +67,9 @@ pub async fn run(db: Db, config: Config, mut shutdown: watch::Receiver<bool>) ->
             .add(Job::new_repeated_async(every, move |_id, _scheduler| {
                 let (dispatcher, dispatching) = (dispatcher.clone(), dispatching.clone());
                 Box::pin(async move {
-                    let Ok(_guard) = dispatching.try_lock() else { return };
+                    let Ok(_guard) = dispatching.try_lock() else {
+                        return;
+                    };
                     dispatch_tick(&dispatcher, budget).await;
                 })
             })?)
@@ -63,23 +77,32 @@ pub async fn run(db: Db, config: Config, mut shutdown: watch::Receiver<bool>) ->
     }
 
     let housekeeping_every = Duration::from_secs(config.housekeeping_interval_seconds);
-    let audit_retention = (config.audit_retention_days > 0).then(|| chrono::Duration::days(config.audit_retention_days));
+    let audit_retention = (config.audit_retention_days > 0)
+        .then(|| chrono::Duration::days(config.audit_retention_days));
     {
         let (db, busy) = (db.clone(), housekeeping_busy.clone());
         scheduler
-            .add(Job::new_repeated_async(housekeeping_every, move |_id, _scheduler| {
-                let (db, busy) = (db.clone(), busy.clone());
-                Box::pin(async move {
-                    let Ok(_guard) = busy.try_lock() else { return };
-                    housekeeping::tick(&db, audit_retention).await;
-                })
-            })?)
+            .add(Job::new_repeated_async(
+                housekeeping_every,
+                move |_id, _scheduler| {
+                    let (db, busy) = (db.clone(), busy.clone());
+                    Box::pin(async move {
+                        let Ok(_guard) = busy.try_lock() else { return };
+                        housekeeping::tick(&db, audit_retention).await;
+                    })
+                },
+            )?)
             .await?;
     }
     // One sweep at start, so a restarted worker does not wait a whole interval.
     housekeeping::tick(&db, audit_retention).await;
     scheduler.start().await?;
-    tracing::info!(worker = dispatcher.owner(), dispatch_every_s = every.as_secs(), housekeeping_every_s = housekeeping_every.as_secs(), "worker started");
+    tracing::info!(
+        worker = dispatcher.owner(),
+        dispatch_every_s = every.as_secs(),
+        housekeeping_every_s = housekeeping_every.as_secs(),
+        "worker started"
+    );
 
     while !*shutdown.borrow() {
         if shutdown.changed().await.is_err() {
@@ -92,7 +115,9 @@ pub async fn run(db: Db, config: Config, mut shutdown: watch::Receiver<bool>) ->
     let _housekeeping = housekeeping_busy.lock().await;
     match dispatcher.release().await {
         Ok(released) => tracing::info!(released, "worker stopped"),
-        Err(e) => tracing::warn!(error = %e, "worker stopped; its claims return when their lease expires"),
+        Err(e) => {
+            tracing::warn!(error = %e, "worker stopped; its claims return when their lease expires")
+        }
     }
     Ok(())
 }

@@ -32,13 +32,22 @@ pub struct Target {
 /// What the provider said about one push to one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Delivered { provider_id: Option<String> },
+    Delivered {
+        provider_id: Option<String>,
+    },
     /// A transient failure (network, 5xx, 429): try again, not before `after_seconds` if given.
-    Retry { after_seconds: Option<u64>, error: String },
+    Retry {
+        after_seconds: Option<u64>,
+        error: String,
+    },
     /// The push itself is wrong and will never succeed (a bad payload, bad credentials).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The device's token is gone (app uninstalled, token expired): stop pushing to it.
-    Gone { error: String },
+    Gone {
+        error: String,
+    },
 }
 
 /// A push provider (APNs, FCM) or the development log.

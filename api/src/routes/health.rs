@@ -3,6 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use ips_core::store::{now, outbox};
+
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -17,10 +19,57 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     Ok(HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" })))
 }
 
+/// Request metrics of this process, and the notification queue as the database has it (shared
+/// by every worker, so any API instance reports the same queue). When the database cannot be
+/// reached the queue lines are left out rather than failing the scrape.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut body = state.metrics.render();
+    let queue = state.db.run(|conn| outbox::stats(conn, now())).await;
+    match queue {
+        Ok(q) => {
+            for (name, help, value) in [
+                (
+                    "ips_outbox_due",
+                    "Notifications due and waiting for a worker",
+                    q.due,
+                ),
+                (
+                    "ips_outbox_in_flight",
+                    "Notifications claimed by a worker and being sent",
+                    q.in_flight,
+                ),
+                (
+                    "ips_outbox_pending",
+                    "Notifications not yet sent (due or later), retries included",
+                    q.pending,
+                ),
+                (
+                    "ips_outbox_retrying",
+                    "Pending notifications that failed at least once",
+                    q.retrying,
+                ),
+                ("ips_outbox_failed", "Notifications given up", q.failed),
+                (
+                    "ips_outbox_sent_last_hour",
+                    "Notifications sent in the last hour",
+                    q.sent_last_hour,
+                ),
+                (
+                    "ips_outbox_oldest_due_seconds",
+                    "How long the oldest due notification has waited",
+                    q.oldest_due_seconds,
+                ),
+            ] {
+                body.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+                ));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "queue metrics unavailable"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(body)
 }
 
 pub async fn openapi() -> HttpResponse {

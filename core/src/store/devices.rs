@@ -271,7 +271,11 @@ pub struct PushTarget {
 }
 
 /// The enabled devices of a person whose session is still live: where a push may go.
-pub fn push_targets(conn: &mut DbConnection, owner: Subject, now: NaiveDateTime) -> Result<Vec<PushTarget>, StoreError> {
+pub fn push_targets(
+    conn: &mut DbConnection,
+    owner: Subject,
+    now: NaiveDateTime,
+) -> Result<Vec<PushTarget>, StoreError> {
     let mut query = devices::table
         .inner_join(crate::schema::sessions::table)
         .filter(devices::enabled.eq(true))
@@ -287,14 +291,27 @@ pub fn push_targets(conn: &mut DbConnection, owner: Subject, now: NaiveDateTime)
     Ok(query
         .load::<(i64, String, String)>(conn)?
         .into_iter()
-        .map(|(device_id, platform, token)| PushTarget { device_id, platform, token })
+        .map(|(device_id, platform, token)| PushTarget {
+            device_id,
+            platform,
+            token,
+        })
         .collect())
 }
 
 /// Stops pushing to a device the provider says is gone (uninstalled app, expired token).
-pub fn disable(conn: &mut DbConnection, id: i64, reason: &str, now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn disable(
+    conn: &mut DbConnection,
+    id: i64,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     diesel::update(devices::table.find(id))
-        .set((devices::enabled.eq(false), devices::disabled_reason.eq(reason), devices::updated_at.eq(now)))
+        .set((
+            devices::enabled.eq(false),
+            devices::disabled_reason.eq(reason),
+            devices::updated_at.eq(now),
+        ))
         .execute(conn)?;
     Ok(())
 }

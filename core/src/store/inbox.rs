@@ -2,8 +2,6 @@
 //! to word it (`domain::notices`). The outbox rows carry only ids; the words are made when read,
 //! in the reader's language, from what is true now (an interview's current time and employer).
 
-use std::collections::HashMap;
-
 use super::interviews::{self, Interview};
 use super::notifications::{self, Notification, Recipient};
 use super::participants::{self, Caseload, Participant};
@@ -38,7 +36,59 @@ fn facts(interview: &Interview, zone: &str) -> InterviewFacts {
     }
 }
 
-/// A participant's inbox. Times are written in the participant's own time zone.
+/// What one notification to a participant says, from what is true now. Times are written in the
+/// participant's own time zone. The inbox and the worker's push use this same wording.
+pub fn participant_notice(
+    conn: &mut DbConnection,
+    participant: &Participant,
+    n: &Notification,
+) -> Result<Notice, StoreError> {
+    let interview = match interview_id(n) {
+        Some(id) => interviews::get_of(conn, participant.id, id).found()?,
+        None => None,
+    };
+    Ok(match (n.kind.as_str(), interview) {
+        (interviews::REMINDER_KIND, Some(i)) => {
+            Notice::InterviewReminder(facts(&i, &participant.time_zone))
+        }
+        (interviews::CANCELLED_KIND, Some(i)) => {
+            Notice::InterviewCancelled(facts(&i, &participant.time_zone))
+        }
+        _ => Notice::Other,
+    })
+}
+
+/// What one notification to a staff member says, and the participant it names (only while that
+/// participant is in the reader's caseload). Times are written in the interview's time zone.
+pub fn staff_notice(
+    conn: &mut DbConnection,
+    caseload: Caseload,
+    n: &Notification,
+) -> Result<(Notice, Option<i64>), StoreError> {
+    if n.kind != interviews::CANCELLED_KIND {
+        return Ok((Notice::Other, None));
+    }
+    let participant = match n.payload_id("participant_id") {
+        Some(pid) => participants::get_in_caseload(conn, pid, caseload).found()?,
+        None => None,
+    };
+    let interview = match (&participant, interview_id(n)) {
+        (Some(p), Some(id)) => interviews::get_of(conn, p.id, id).found()?,
+        _ => None,
+    };
+    Ok(match (participant, interview) {
+        (Some(p), Some(i)) => (
+            Notice::InterviewCancelledByParticipant {
+                interview: facts(&i, &i.time_zone),
+                participant: p.display_name,
+            },
+            Some(p.id),
+        ),
+        _ => (Notice::InterviewCancelledElsewhere, None),
+    })
+}
+
+/// A participant's inbox, newest first.
 pub fn for_participant(
     conn: &mut DbConnection,
     participant: &Participant,
@@ -46,27 +96,9 @@ pub fn for_participant(
     limit: i64,
 ) -> Result<Page<InboxItem>, StoreError> {
     let page = notifications::inbox(conn, Recipient::Participant(participant.id), after, limit)?;
-    let mut seen: HashMap<i64, Option<Interview>> = HashMap::new();
     let mut items = Vec::with_capacity(page.items.len());
     for n in page.items {
-        let interview = match interview_id(&n) {
-            Some(id) => {
-                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(id) {
-                    slot.insert(interviews::get_of(conn, participant.id, id).found()?);
-                }
-                seen.get(&id).cloned().flatten()
-            }
-            None => None,
-        };
-        let notice = match (n.kind.as_str(), interview) {
-            (interviews::REMINDER_KIND, Some(i)) => {
-                Notice::InterviewReminder(facts(&i, &participant.time_zone))
-            }
-            (interviews::CANCELLED_KIND, Some(i)) => {
-                Notice::InterviewCancelled(facts(&i, &participant.time_zone))
-            }
-            _ => Notice::Other,
-        };
+        let notice = participant_notice(conn, participant, &n)?;
         items.push(InboxItem {
             notification: n,
             notice,
@@ -79,8 +111,7 @@ pub fn for_participant(
     })
 }
 
-/// A staff member's inbox. A notification about a participant names them only while that
-/// participant is in the reader's caseload; times are written in the interview's time zone.
+/// A staff member's inbox, newest first.
 pub fn for_staff(
     conn: &mut DbConnection,
     staff_id: i64,
@@ -89,37 +120,9 @@ pub fn for_staff(
     limit: i64,
 ) -> Result<Page<InboxItem>, StoreError> {
     let page = notifications::inbox(conn, Recipient::Staff(staff_id), after, limit)?;
-    let mut visible: HashMap<i64, Option<Participant>> = HashMap::new();
     let mut items = Vec::with_capacity(page.items.len());
     for n in page.items {
-        let mut names_participant = None;
-        let notice = if n.kind == interviews::CANCELLED_KIND {
-            let participant = match n.payload_id("participant_id") {
-                Some(pid) => {
-                    if let std::collections::hash_map::Entry::Vacant(slot) = visible.entry(pid) {
-                        slot.insert(participants::get_in_caseload(conn, pid, caseload).found()?);
-                    }
-                    visible.get(&pid).cloned().flatten()
-                }
-                None => None,
-            };
-            let interview = match (&participant, interview_id(&n)) {
-                (Some(p), Some(id)) => interviews::get_of(conn, p.id, id).found()?,
-                _ => None,
-            };
-            match (participant, interview) {
-                (Some(p), Some(i)) => {
-                    names_participant = Some(p.id);
-                    Notice::InterviewCancelledByParticipant {
-                        interview: facts(&i, &i.time_zone),
-                        participant: p.display_name,
-                    }
-                }
-                _ => Notice::InterviewCancelledElsewhere,
-            }
-        } else {
-            Notice::Other
-        };
+        let (notice, names_participant) = staff_notice(conn, caseload, &n)?;
         items.push(InboxItem {
             notification: n,
             notice,

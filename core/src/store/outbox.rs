@@ -38,10 +38,12 @@ pub struct Claimed {
     pub expires_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    #[diesel(sql_type = Timestamp)]
+    pub created_at: NaiveDateTime,
 }
 
 const RETURNING: &str =
-    "RETURNING id, recipient_kind, recipient_id, kind, subject_type, subject_id, payload, due_at, expires_at, attempts";
+    "RETURNING id, recipient_kind, recipient_id, kind, subject_type, subject_id, payload, due_at, expires_at, attempts, created_at";
 
 /// Claims up to `limit` due notifications for `owner` until `now + lease`: first any whose
 /// lease expired (a crashed worker's), then pending ones, oldest due first. Run in a write
@@ -54,10 +56,26 @@ pub fn claim_due(
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
     let until = now + lease;
-    let mut claimed = claim(conn, "status = 'in_flight' AND lease_expires_at < ?", "lease_expires_at", owner, now, until, limit)?;
+    let mut claimed = claim(
+        conn,
+        "status = 'in_flight' AND lease_expires_at < ?",
+        "lease_expires_at",
+        owner,
+        now,
+        until,
+        limit,
+    )?;
     let room = limit - claimed.len() as i64;
     if room > 0 {
-        claimed.extend(claim(conn, "status = 'pending' AND next_attempt_at <= ?", "next_attempt_at", owner, now, until, room)?);
+        claimed.extend(claim(
+            conn,
+            "status = 'pending' AND next_attempt_at <= ?",
+            "next_attempt_at",
+            owner,
+            now,
+            until,
+            room,
+        )?);
     }
     Ok(claimed)
 }
@@ -132,7 +150,13 @@ pub enum Settled {
 
 /// Records how a notification ended, if `owner` still holds its lease; false when the lease was
 /// lost (another worker now owns the row and its result stands).
-pub fn settle(conn: &mut DbConnection, id: i64, owner: &str, settled: &Settled, now: NaiveDateTime) -> Result<bool, StoreError> {
+pub fn settle(
+    conn: &mut DbConnection,
+    id: i64,
+    owner: &str,
+    settled: &Settled,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
     let held = notifications::table
         .filter(notifications::id.eq(id))
         .filter(notifications::status.eq("in_flight"))
@@ -144,16 +168,34 @@ pub fn settle(conn: &mut DbConnection, id: i64, owner: &str, settled: &Settled, 
     );
     let changed = match settled {
         Settled::Sent => diesel::update(held)
-            .set((clear, notifications::status.eq("sent"), notifications::sent_at.eq(now), notifications::last_error.eq(None::<String>)))
+            .set((
+                clear,
+                notifications::status.eq("sent"),
+                notifications::sent_at.eq(now),
+                notifications::last_error.eq(None::<String>),
+            ))
             .execute(conn)?,
         Settled::Retry { at, error } => diesel::update(held)
-            .set((clear, notifications::status.eq("pending"), notifications::next_attempt_at.eq(at), notifications::last_error.eq(error)))
+            .set((
+                clear,
+                notifications::status.eq("pending"),
+                notifications::next_attempt_at.eq(at),
+                notifications::last_error.eq(error),
+            ))
             .execute(conn)?,
         Settled::Failed { error } => diesel::update(held)
-            .set((clear, notifications::status.eq("failed"), notifications::last_error.eq(error)))
+            .set((
+                clear,
+                notifications::status.eq("failed"),
+                notifications::last_error.eq(error),
+            ))
             .execute(conn)?,
         Settled::Dropped { reason } => diesel::update(held)
-            .set((clear, notifications::status.eq("cancelled"), notifications::last_error.eq(reason)))
+            .set((
+                clear,
+                notifications::status.eq("cancelled"),
+                notifications::last_error.eq(reason),
+            ))
             .execute(conn)?,
     };
     Ok(changed == 1)
@@ -161,7 +203,11 @@ pub fn settle(conn: &mut DbConnection, id: i64, owner: &str, settled: &Settled, 
 
 /// Gives back every row `owner` still holds (a graceful stop): they are due again at once, and
 /// the attempt that never happened is not counted.
-pub fn release(conn: &mut DbConnection, owner: &str, now: NaiveDateTime) -> Result<usize, StoreError> {
+pub fn release(
+    conn: &mut DbConnection,
+    owner: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
     Ok(diesel::update(
         notifications::table
             .filter(notifications::status.eq("in_flight"))
@@ -188,7 +234,11 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
 }
 
-pub fn record_deliveries(conn: &mut DbConnection, records: &[DeliveryRecord], now: NaiveDateTime) -> Result<(), StoreError> {
+pub fn record_deliveries(
+    conn: &mut DbConnection,
+    records: &[DeliveryRecord],
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -206,29 +256,48 @@ pub fn record_deliveries(conn: &mut DbConnection, records: &[DeliveryRecord], no
             )
         })
         .collect();
-    crate::per_backend!(conn, |c| diesel::insert_into(deliveries::table).values(&rows).execute(c))?;
+    crate::per_backend!(conn, |c| diesel::insert_into(deliveries::table)
+        .values(&rows)
+        .execute(c))?;
     Ok(())
 }
 
-/// The queue at a glance, for `/metrics` and the worker's log line.
+/// The queue at a glance, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {
     pub due: i64,
     pub in_flight: i64,
     pub pending: i64,
+    pub retrying: i64,
     pub failed: i64,
+    pub sent_last_hour: i64,
+    /// Seconds the oldest due notification has waited (0 when nothing is due): lateness.
+    pub oldest_due_seconds: i64,
 }
 
 pub fn stats(conn: &mut DbConnection, now: NaiveDateTime) -> Result<QueueStats, StoreError> {
-    let count = |conn: &mut DbConnection, status: &str| -> Result<i64, StoreError> {
-        Ok(notifications::table.filter(notifications::status.eq(status)).count().get_result(conn)?)
-    };
-    let due = notifications::table
-        .filter(notifications::status.eq("pending"))
-        .filter(notifications::next_attempt_at.le(now))
-        .count()
-        .get_result(conn)?;
-    Ok(QueueStats { due, in_flight: count(conn, "in_flight")?, pending: count(conn, "pending")?, failed: count(conn, "failed")? })
+    let with_status =
+        |status: &'static str| notifications::table.filter(notifications::status.eq(status));
+    let due_rows = with_status("pending").filter(notifications::next_attempt_at.le(now));
+    let due: i64 = due_rows.count().get_result(conn)?;
+    let oldest: Option<NaiveDateTime> = due_rows
+        .select(diesel::dsl::min(notifications::due_at))
+        .first(conn)?;
+    Ok(QueueStats {
+        due,
+        in_flight: with_status("in_flight").count().get_result(conn)?,
+        pending: with_status("pending").count().get_result(conn)?,
+        retrying: with_status("pending")
+            .filter(notifications::attempts.gt(0))
+            .count()
+            .get_result(conn)?,
+        failed: with_status("failed").count().get_result(conn)?,
+        sent_last_hour: with_status("sent")
+            .filter(notifications::sent_at.gt(now - Duration::hours(1)))
+            .count()
+            .get_result(conn)?,
+        oldest_due_seconds: oldest.map_or(0, |at| (now - at).num_seconds().max(0)),
+    })
 }
 
 #[cfg(test)]
@@ -237,6 +306,9 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(numbered("a = ? AND b = ? LIMIT ?"), "a = $1 AND b = $2 LIMIT $3");
+        assert_eq!(
+            numbered("a = ? AND b = ? LIMIT ?"),
+            "a = $1 AND b = $2 LIMIT $3"
+        );
     }
 }

@@ -1,0 +1,360 @@
+//! The dispatcher against a real database: claims under a lease, delivery to devices, retries
+//! with backoff, gone devices, expiry, two dispatchers sharing one queue, and lease takeover.
+//! The transport here is a scripted one (the providers' own transports are tested against a
+//! local fake provider); everything else is the real worker.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::{QueryableByName, RunQueryDsl};
+use ips_worker::dispatcher::{DispatchConfig, Dispatcher};
+use ips_worker::push::{Outcome, PushMessage, Target, Transport};
+use serde_json::json;
+
+use crate::helpers::{TestApp, World};
+
+/// Answers every push with the next scripted outcome (then `Delivered`), and counts pushes.
+#[derive(Default)]
+struct Scripted {
+    script: Mutex<Vec<Outcome>>,
+    sent: Mutex<Vec<(i64, PushMessage)>>,
+}
+
+#[async_trait::async_trait]
+impl Transport for Scripted {
+    fn name(&self) -> &'static str {
+        "fcm"
+    }
+
+    async fn send(&self, target: &Target, message: &PushMessage) -> Outcome {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((target.device_id, message.clone()));
+        let mut script = self.script.lock().unwrap();
+        if script.is_empty() {
+            Outcome::Delivered {
+                provider_id: Some(format!("msg-{}", message.notification_id)),
+            }
+        } else {
+            script.remove(0)
+        }
+    }
+}
+
+fn dispatcher(app: &TestApp, owner: &str, transport: Arc<Scripted>) -> Dispatcher {
+    let config = DispatchConfig {
+        batch: 50,
+        lease: Duration::seconds(60),
+        max_attempts: 3,
+        backoff_base: Duration::seconds(10),
+        ..DispatchConfig::default()
+    };
+    Dispatcher::new(
+        app.db.clone(),
+        owner.into(),
+        vec![transport as Arc<dyn Transport>],
+        None,
+        config,
+    )
+}
+
+#[derive(QueryableByName, Debug)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+}
+
+fn rows(app: &TestApp) -> Vec<Row> {
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query("SELECT id, status, attempts, last_error FROM notifications ORDER BY id")
+        .load(&mut *conn)
+        .unwrap()
+}
+
+fn execute(app: &TestApp, sql: &str) {
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query(sql).execute(&mut *conn).unwrap();
+}
+
+/// A participant with a push device and an interview next week (two reminders in the outbox),
+/// made due now: (participant token, device id).
+async fn participant_with_due_reminders(
+    app: &TestApp,
+    specialist: &str,
+    name: &str,
+) -> (String, i64) {
+    let (_, code) = app.enrol(specialist, name).await;
+    let token = app
+        .post("/v1/auth/enrol", None, json!({ "code": code }))
+        .await
+        .ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let device = app
+        .post(
+            "/v1/me/devices",
+            Some(&token),
+            json!({ "platform": "fcm", "token": format!("fcm-token-{name}-{}", rand::random::<u32>()), "app_version": "1.0", "locale": "nb-NO" }),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let start = Utc::now() + Duration::days(7);
+    app.post(
+        "/v1/me/interviews",
+        Some(&token),
+        json!({ "employer": "Rema 1000", "role_title": "Butikkmedarbeider", "starts_at": start.to_rfc3339() }),
+    )
+    .await
+    .ok();
+    execute(
+        app,
+        "UPDATE notifications SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'",
+    );
+    (token, device)
+}
+
+const BUDGET: StdDuration = StdDuration::from_secs(10);
+
+#[tokio::test]
+async fn due_reminders_are_pushed_once_and_land_in_the_inbox() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (token, device) = participant_with_due_reminders(&app, &w.specialist, "Ola").await;
+    let transport = Arc::new(Scripted::default());
+    let worker = dispatcher(&app, "worker-a", transport.clone());
+
+    let before = app
+        .send(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text;
+    assert!(before.contains("ips_outbox_due 2\n"), "{before}");
+    let report = worker.tick(BUDGET).await.unwrap();
+    assert_eq!((report.claimed, report.sent), (2, 2));
+    let after = app
+        .send(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .text;
+    assert!(
+        after.contains("ips_outbox_due 0\n") && after.contains("ips_outbox_sent_last_hour 2\n"),
+        "{after}"
+    );
+    let sent = transport.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(d, _)| *d == device));
+    let (_, message) = &sent[0];
+    assert_eq!(message.category, Some("INTERVIEW_REMINDER"));
+    assert!(
+        message.title.starts_with("Påminnelse: du har en avtale"),
+        "{}",
+        message.title
+    );
+    assert!(
+        !message.body.contains("Rema"),
+        "no employer on the lock screen by default: {}",
+        message.body
+    );
+    assert!(message.collapse_key.starts_with("interview-"));
+    assert!(message.expires_at.is_some());
+    assert!(rows(&app)
+        .iter()
+        .all(|r| r.status == "sent" && r.attempts == 1));
+
+    // Nothing is sent twice: a second tick finds nothing due.
+    assert_eq!(worker.tick(BUDGET).await.unwrap().claimed, 0);
+    assert_eq!(transport.sent.lock().unwrap().len(), 2);
+    let inbox = app.get("/v1/me/notifications", &token).await.ok();
+    assert_eq!(inbox["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_and_then_give_up() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    participant_with_due_reminders(&app, &w.specialist, "Kari").await;
+    execute(&app, "UPDATE notifications SET status = 'cancelled' WHERE id <> (SELECT MIN(id) FROM notifications)");
+    let transport = Arc::new(Scripted::default());
+    *transport.script.lock().unwrap() = vec![
+        Outcome::Retry {
+            after_seconds: Some(120),
+            error: "429 Too Many Requests".into(),
+        },
+        Outcome::Retry {
+            after_seconds: None,
+            error: "503".into(),
+        },
+        Outcome::Retry {
+            after_seconds: None,
+            error: "503".into(),
+        },
+    ];
+    let worker = dispatcher(&app, "worker-a", transport.clone());
+
+    let first = worker.tick(BUDGET).await.unwrap();
+    assert_eq!(first.retried, 1);
+    let row = rows(&app)
+        .into_iter()
+        .find(|r| r.status != "cancelled")
+        .unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), ("pending", 1));
+    assert_eq!(row.last_error.as_deref(), Some("429 Too Many Requests"));
+    // Retry-After is honoured: not due again yet.
+    assert_eq!(worker.tick(BUDGET).await.unwrap().claimed, 0);
+
+    for _ in 0..2 {
+        execute(&app, "UPDATE notifications SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'");
+        worker.tick(BUDGET).await.unwrap();
+    }
+    let row = rows(&app).into_iter().find(|r| r.id == row.id).unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.attempts),
+        ("failed", 3),
+        "gives up after max attempts: {row:?}"
+    );
+    assert!(row.last_error.unwrap().contains("gave up after 3 attempts"));
+}
+
+#[tokio::test]
+async fn a_gone_device_is_disabled_and_an_expired_notification_is_dropped() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (token, device) = participant_with_due_reminders(&app, &w.specialist, "Per").await;
+    let transport = Arc::new(Scripted::default());
+    *transport.script.lock().unwrap() = vec![Outcome::Gone {
+        error: "UNREGISTERED".into(),
+    }];
+    let worker = dispatcher(&app, "worker-a", transport.clone());
+    execute(&app, "UPDATE notifications SET status = 'cancelled' WHERE id <> (SELECT MIN(id) FROM notifications)");
+
+    worker.tick(BUDGET).await.unwrap();
+    let devices = app.get("/v1/me/devices", &token).await.ok();
+    let mine = devices["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == device)
+        .unwrap()
+        .clone();
+    assert_eq!(mine["enabled"], false);
+    assert_eq!(mine["disabled_reason"], "UNREGISTERED");
+
+    // A notification past its expiry (its interview has begun) is not sent.
+    execute(&app, "UPDATE notifications SET status = 'pending', next_attempt_at = '2000-01-01 00:00:00', expires_at = '2000-01-02 00:00:00'");
+    let report = worker.tick(BUDGET).await.unwrap();
+    assert_eq!(report.dropped, report.claimed);
+    assert!(rows(&app).iter().all(|r| r.status == "cancelled"));
+}
+
+#[tokio::test]
+async fn two_dispatchers_share_the_queue_without_sending_anything_twice() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    for i in 0..15 {
+        participant_with_due_reminders(&app, &w.specialist, &format!("P{i}")).await;
+    }
+    let (a, b) = (Arc::new(Scripted::default()), Arc::new(Scripted::default()));
+    let (first, second) = (
+        dispatcher(&app, "worker-a", a.clone()),
+        dispatcher(&app, "worker-b", b.clone()),
+    );
+    let (ra, rb) = tokio::join!(first.tick(BUDGET), second.tick(BUDGET));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sent + rb.sent, 30);
+    let mut pushes: HashMap<i64, usize> = HashMap::new();
+    for (_, m) in a
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .chain(b.sent.lock().unwrap().iter())
+    {
+        *pushes.entry(m.notification_id).or_default() += 1;
+    }
+    assert_eq!(pushes.len(), 30, "none lost");
+    assert!(pushes.values().all(|n| *n == 1), "none sent twice");
+}
+
+#[tokio::test]
+async fn a_dead_workers_claims_are_taken_over_after_the_lease_and_its_late_result_is_ignored() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    participant_with_due_reminders(&app, &w.specialist, "Eva").await;
+    // A worker claims everything and dies (its lease already over).
+    let claimed = app
+        .db
+        .write(|conn| {
+            ips_core::store::outbox::claim_due(
+                conn,
+                "dead-worker",
+                ips_core::store::now() - Duration::seconds(120),
+                Duration::seconds(60),
+                10,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let transport = Arc::new(Scripted::default());
+    let survivor = dispatcher(&app, "worker-b", transport.clone());
+    assert_eq!(survivor.tick(BUDGET).await.unwrap().sent, 2);
+    assert!(rows(&app)
+        .iter()
+        .all(|r| r.status == "sent" && r.attempts == 2));
+    // The dead worker's late answer changes nothing.
+    let late = app
+        .db
+        .write(move |conn| {
+            ips_core::store::outbox::settle(
+                conn,
+                claimed[0].id,
+                "dead-worker",
+                &ips_core::store::outbox::Settled::Failed {
+                    error: "late".into(),
+                },
+                ips_core::store::now(),
+            )
+        })
+        .await
+        .unwrap();
+    assert!(!late);
+    assert!(rows(&app).iter().all(|r| r.status == "sent"));
+}
+
+#[tokio::test]
+async fn a_stopping_worker_gives_back_what_it_holds() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    participant_with_due_reminders(&app, &w.specialist, "Ida").await;
+    let transport = Arc::new(Scripted::default());
+    let worker = dispatcher(&app, "worker-a", transport);
+    let owner = worker.owner().to_owned();
+    app.db
+        .write(move |conn| {
+            ips_core::store::outbox::claim_due(
+                conn,
+                &owner,
+                ips_core::store::now(),
+                Duration::seconds(60),
+                10,
+            )
+        })
+        .await
+        .unwrap();
+    assert!(rows(&app).iter().all(|r| r.status == "in_flight"));
+    assert_eq!(worker.release().await.unwrap(), 2);
+    assert!(rows(&app)
+        .iter()
+        .all(|r| r.status == "pending" && r.attempts == 0));
+}
