@@ -67,6 +67,8 @@ pub struct Config {
     pub dispatch_lease_seconds: i64,
     /// Attempts before a notification that keeps failing transiently is given up.
     pub push_max_attempts: i32,
+    /// Seconds a new staff message waits before it is pushed; read in the app first, no push.
+    pub message_push_hold_seconds: i64,
     /// Write pushes to the log instead of sending them, for platforms with no provider configured
     /// (development only).
     pub push_log: bool,
@@ -100,6 +102,7 @@ struct Defaults {
     dispatch_batch: i64,
     dispatch_lease_seconds: i64,
     push_max_attempts: i32,
+    message_push_hold_seconds: i64,
     push_log: bool,
     audit_retention_days: i64,
 }
@@ -128,6 +131,7 @@ const DEFAULTS: Defaults = Defaults {
     dispatch_batch: 500,
     dispatch_lease_seconds: 120,
     push_max_attempts: 8,
+    message_push_hold_seconds: 120,
     push_log: false,
     audit_retention_days: 0,
 };
@@ -207,6 +211,9 @@ impl Config {
             || self.dispatch_lease_seconds < 30
         {
             return Err("configuration: IPS_DISPATCH_INTERVAL_SECONDS and IPS_DISPATCH_BATCH must be greater than 0, and IPS_DISPATCH_LEASE_SECONDS at least 30".into());
+        }
+        if self.message_push_hold_seconds < 0 {
+            return Err("configuration: IPS_MESSAGE_PUSH_HOLD_SECONDS must not be negative".into());
         }
         if self.push_max_attempts <= 0 {
             return Err("configuration: IPS_PUSH_MAX_ATTEMPTS must be greater than 0".into());

@@ -209,7 +209,14 @@ async fn the_export_holds_everything_about_the_participant_and_nothing_else() {
     assert!(notifications.len() >= 2, "the interview's reminders");
     assert!(notifications
         .iter()
-        .all(|n| n["kind"] == "interview_reminder" && n["status"] == "pending"));
+        .all(
+            |n| (n["kind"] == "interview_reminder" || n["kind"] == "new_message")
+                && n["status"] == "pending"
+        ));
+    assert!(
+        notifications.iter().any(|n| n["kind"] == "new_message"),
+        "the specialist's message is announced"
+    );
     let events = list(&doc, "audit_events");
     assert!(events.iter().any(|e| e["action"] == "participant.read"));
     assert!(events.iter().any(|e| e["action"] == "message.sent"));

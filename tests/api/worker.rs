@@ -358,3 +358,90 @@ async fn a_stopping_worker_gives_back_what_it_holds() {
         .iter()
         .all(|r| r.status == "pending" && r.attempts == 0));
 }
+
+#[tokio::test]
+async fn a_new_message_is_pushed_after_a_hold_once_per_half_hour_and_not_if_read_first() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, code) = app.enrol(&w.specialist, "Siri").await;
+    let token = app
+        .post("/v1/auth/enrol", None, json!({ "code": code }))
+        .await
+        .ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = app.get("/v1/me", &token).await.ok();
+    let pid = me["id"].as_i64().unwrap();
+    app.post(
+        "/v1/me/devices",
+        Some(&token),
+        json!({ "platform": "fcm", "token": "fcm-siri", "app_version": "1.0", "locale": "nb-NO" }),
+    )
+    .await
+    .ok();
+    for text in ["Hei Siri!", "Har du tid i morgen?"] {
+        app.post(
+            &format!("/v1/participants/{pid}/messages"),
+            Some(&w.specialist),
+            json!({ "body": text }),
+        )
+        .await
+        .ok();
+    }
+    let queued: Vec<Row> = rows(&app);
+    assert_eq!(
+        queued.len(),
+        1,
+        "one push for the thread within half an hour"
+    );
+    let transport = Arc::new(Scripted::default());
+    let worker = dispatcher(&app, "worker-a", transport.clone());
+    assert_eq!(
+        worker.tick(BUDGET).await.unwrap().claimed,
+        0,
+        "held back for a while"
+    );
+
+    execute(
+        &app,
+        "UPDATE notifications SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'",
+    );
+    assert_eq!(worker.tick(BUDGET).await.unwrap().sent, 1);
+    let sent = transport.sent.lock().unwrap().clone();
+    assert_eq!(
+        sent[0].1.title,
+        "Du har en ny melding fra jobbspesialisten din"
+    );
+    assert!(
+        !sent[0].1.body.contains("Siri") && !sent[0].1.body.contains("tid"),
+        "no message text on the lock screen"
+    );
+
+    // Half an hour later: a new message, but read in the app before the hold ends -> no push.
+    execute(
+        &app,
+        "UPDATE notifications SET created_at = '2000-01-01 00:00:00'",
+    );
+    let message = app
+        .post(
+            &format!("/v1/participants/{pid}/messages"),
+            Some(&w.specialist),
+            json!({ "body": "Ring meg" }),
+        )
+        .await
+        .ok();
+    app.post(
+        "/v1/me/messages/read",
+        Some(&token),
+        json!({ "up_to_id": message["id"] }),
+    )
+    .await;
+    execute(
+        &app,
+        "UPDATE notifications SET next_attempt_at = '2000-01-01 00:00:00' WHERE status = 'pending'",
+    );
+    let report = worker.tick(BUDGET).await.unwrap();
+    assert_eq!((report.claimed, report.dropped), (1, 1));
+    assert_eq!(transport.sent.lock().unwrap().len(), 1);
+}

@@ -13,7 +13,7 @@ use ips_core::store::notifications::Notification;
 use ips_core::store::outbox::Claimed;
 use ips_core::store::participants::{self, Caseload};
 use ips_core::store::sessions::Subject;
-use ips_core::store::{inbox, interviews, staff};
+use ips_core::store::{inbox, interviews, messages, staff};
 use ips_core::{DbConnection, StoreError};
 
 use crate::push::PushMessage;
@@ -90,6 +90,17 @@ pub fn prepare(
                 } else {
                     REMINDER_ACTIONS
                 });
+            }
+            if claimed.kind == messages::NEW_MESSAGE_KIND {
+                let unread = match n.payload_id("message_id") {
+                    Some(id) => messages::is_unread(conn, id)?,
+                    None => false,
+                };
+                if !unread {
+                    return Ok(Prepared::Drop(
+                        "the message was read in the app first".into(),
+                    ));
+                }
             }
             let notice = inbox::participant_notice(conn, &participant, &n)?;
             let language = Language::parse(&participant.preferred_language).unwrap_or(Language::Nb);

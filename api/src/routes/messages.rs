@@ -214,6 +214,9 @@ pub async fn list_for_participant(
     Ok(HttpResponse::Ok().json(Page::from_store(found, MessageView::from)))
 }
 
+/// A participant's phone buzzes at most once per half hour for one thread.
+const PUSH_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+
 pub async fn send_to_participant(
     state: web::Data<AppState>,
     caller: StaffCaller,
@@ -230,13 +233,16 @@ pub async fn send_to_participant(
         .run(move |conn| participants::get_in_caseload(conn, id, caseload))
         .await?;
     let (staff_id, body) = (caller.id, input.body.body);
+    let hold = chrono::Duration::seconds(state.config.message_push_hold_seconds);
     create_once(
         &state.db,
         Subject::Staff(staff_id),
         input.key,
         move |conn| {
             participants::get_in_caseload(conn, id, caseload)?;
-            let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, now()))?;
+            let at = now();
+            let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, at))?;
+            messages::announce_to_participant(conn, id, sent.message.id, hold, PUSH_WINDOW, at)?;
             audited(
                 conn,
                 actor,

@@ -42,6 +42,8 @@ pub enum Notice {
     /// To staff: an interview was cancelled, but its details are not theirs to see any more
     /// (the participant left their caseload).
     InterviewCancelledElsewhere,
+    /// To the participant: their specialist wrote to them (the words stay in the app).
+    NewMessage,
     /// A kind this version does not know, or whose subject is gone.
     Other,
 }
@@ -113,6 +115,10 @@ pub fn render(language: Language, surface: Surface, notice: &Notice) -> Rendered
         Notice::InterviewCancelledElsewhere => (
             say(language, Text::InterviewCancelledGeneric),
             say(language, Text::OpenAppForDetails),
+        ),
+        Notice::NewMessage => (
+            say(language, Text::NewMessageTitle),
+            say(language, Text::NewMessageBody),
         ),
         Notice::Other => (
             say(language, Text::NotificationTitle),

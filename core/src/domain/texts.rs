@@ -45,6 +45,10 @@ pub enum Text<'a> {
     InterviewCancelledGeneric,
     /// The title of a notification whose details this reader cannot be shown.
     NotificationTitle,
+    /// A new message from the participant's job specialist (no sender name, no text).
+    NewMessageTitle,
+    /// Where to read it.
+    NewMessageBody,
 }
 
 pub fn render(language: Language, text: Text<'_>) -> String {
@@ -133,6 +137,10 @@ pub fn render(language: Language, text: Text<'_>) -> String {
         (Language::En, Text::InterviewCancelledGeneric) => {
             "A job interview has been cancelled".into()
         }
+        (Language::Nb, Text::NewMessageTitle) => "Du har en ny melding fra jobbspesialisten din".into(),
+        (Language::En, Text::NewMessageTitle) => "You have a new message from your job specialist".into(),
+        (Language::Nb, Text::NewMessageBody) => "Åpne appen for å lese den.".into(),
+        (Language::En, Text::NewMessageBody) => "Open the app to read it.".into(),
         (Language::Nb, Text::NotificationTitle) => "Nytt varsel".into(),
         (Language::En, Text::NotificationTitle) => "New notification".into(),
     }

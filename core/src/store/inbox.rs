@@ -3,6 +3,7 @@
 //! in the reader's language, from what is true now (an interview's current time and employer).
 
 use super::interviews::{self, Interview};
+use super::messages;
 use super::notifications::{self, Notification, Recipient};
 use super::participants::{self, Caseload, Participant};
 use super::{Page, StoreError};
@@ -54,6 +55,7 @@ pub fn participant_notice(
         (interviews::CANCELLED_KIND, Some(i)) => {
             Notice::InterviewCancelled(facts(&i, &participant.time_zone))
         }
+        (messages::NEW_MESSAGE_KIND, _) => Notice::NewMessage,
         _ => Notice::Other,
     })
 }

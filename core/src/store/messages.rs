@@ -202,3 +202,55 @@ pub fn unread(
         latest_message_at,
     })
 }
+
+/// The notification kind of "your specialist wrote to you".
+pub const NEW_MESSAGE_KIND: &str = "new_message";
+
+/// Announces a staff message to the participant by push, after `hold` (if they read it in the
+/// app first, the worker drops the push) and at most once per `window` per thread, so a
+/// conversation does not buzz their phone for every line. Run in the message's transaction.
+pub fn announce_to_participant(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    message_id: i64,
+    hold: chrono::Duration,
+    window: chrono::Duration,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    use crate::schema::notifications;
+    let recent: bool = diesel::select(diesel::dsl::exists(
+        notifications::table
+            .filter(notifications::recipient_kind.eq("participant"))
+            .filter(notifications::recipient_id.eq(participant_id))
+            .filter(notifications::kind.eq(NEW_MESSAGE_KIND))
+            .filter(notifications::created_at.gt(now - window))
+            .filter(notifications::status.ne("cancelled")),
+    ))
+    .get_result(conn)?;
+    if recent {
+        return Ok(false);
+    }
+    super::notifications::enqueue(
+        conn,
+        &super::notifications::NewNotification {
+            recipient: super::notifications::Recipient::Participant(participant_id),
+            kind: NEW_MESSAGE_KIND,
+            dedupe_key: format!("message:{message_id}"),
+            subject: Some(("message", message_id)),
+            payload: serde_json::json!({ "message_id": message_id }),
+            due_at: now + hold,
+            expires_at: None,
+        },
+        now,
+    )
+}
+
+/// Whether a message is still unread by its reader (false when it is read or gone).
+pub fn is_unread(conn: &mut DbConnection, message_id: i64) -> Result<bool, StoreError> {
+    Ok(messages::table
+        .find(message_id)
+        .select(messages::read_at)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .is_some_and(|read_at| read_at.is_none()))
+}
