@@ -242,6 +242,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of this app's database, for other processes (`ips work`) to share it.
+    pub fn database_url(&self) -> String {
+        self._database.url.clone()
+    }
+
     pub async fn send(
         &self,
         method: Method,

@@ -26,3 +26,4 @@ mod settings;
 mod teams_staff;
 mod withdrawal;
 mod worker;
+mod worker_processes;

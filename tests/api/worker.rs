@@ -445,3 +445,62 @@ async fn a_new_message_is_pushed_after_a_hold_once_per_half_hour_and_not_if_read
     assert_eq!((report.claimed, report.dropped), (1, 1));
     assert_eq!(transport.sent.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_push_in_doubt_after_a_crash_is_not_sent_again() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, device) = participant_with_due_reminders(&app, &w.specialist, "Nils").await;
+    // A worker claims, records that it is pushing to the device, and is killed before it hears back.
+    let claimed = app
+        .db
+        .write(move |conn| {
+            let at = ips_core::store::now() - Duration::seconds(120);
+            let claimed = ips_core::store::outbox::claim_due(
+                conn,
+                "killed-worker",
+                at,
+                Duration::seconds(60),
+                1,
+            )?;
+            ips_core::store::outbox::begin_attempts(conn, claimed[0].id, &[(device, "fcm")], at)?;
+            Ok(claimed)
+        })
+        .await
+        .unwrap();
+    let transport = Arc::new(Scripted::default());
+    let survivor = dispatcher(&app, "worker-b", transport.clone());
+    let report = survivor.tick(BUDGET).await.unwrap();
+    assert_eq!(report.sent, 2);
+    let pushed: Vec<i64> = transport
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, m)| m.notification_id)
+        .collect();
+    assert!(
+        !pushed.contains(&claimed[0].id),
+        "the in-doubt push is not repeated"
+    );
+    assert_eq!(pushed.len(), 1, "the other reminder is pushed as usual");
+    #[derive(QueryableByName)]
+    struct Outcome {
+        #[diesel(sql_type = Text)]
+        outcome: String,
+    }
+    let mut conn = app.db.get().unwrap();
+    let outcomes: Vec<Outcome> = diesel::sql_query(format!(
+        "SELECT outcome FROM deliveries WHERE notification_id = {}",
+        claimed[0].id
+    ))
+    .load(&mut *conn)
+    .unwrap();
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| o.outcome.as_str())
+            .collect::<Vec<_>>(),
+        vec!["in_doubt"]
+    );
+}

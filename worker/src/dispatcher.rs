@@ -13,7 +13,7 @@ use chrono::Duration;
 use futures_util::stream::{self, StreamExt};
 use ips_core::store::devices::{self, PushTarget};
 use ips_core::store::now;
-use ips_core::store::outbox::{self, Claimed, DeliveryRecord, Settled};
+use ips_core::store::outbox::{self, AttemptResult, Claimed, Settled};
 use ips_core::{Db, StoreError};
 use rand::Rng;
 
@@ -74,12 +74,11 @@ pub struct Dispatcher {
     config: DispatchConfig,
 }
 
-/// A notification ready to settle, with what happened to each device.
-struct Done {
-    id: i64,
+/// What became of one notification.
+struct Finished {
+    /// False when the lease had passed to another worker, so this result was not recorded.
+    kept: bool,
     settled: Settled,
-    deliveries: Vec<DeliveryRecord>,
-    gone: Vec<(i64, String)>,
     lateness_ms: Option<i64>,
 }
 
@@ -132,113 +131,115 @@ impl Dispatcher {
         claimed: Vec<Claimed>,
         report: &mut TickReport,
     ) -> Result<(), StoreError> {
-        let done: Vec<Done> = stream::iter(claimed)
+        let finished: Vec<Result<Finished, StoreError>> = stream::iter(claimed)
             .map(|c| self.deliver(c))
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
-        let owner = self.owner.clone();
-        let done = Arc::new(done);
-        let results = {
-            let done = done.clone();
-            self.db
-                .write(move |conn| {
-                    let at = now();
-                    let mut kept = Vec::with_capacity(done.len());
-                    let records: Vec<DeliveryRecord> = done
-                        .iter()
-                        .flat_map(|d| d.deliveries.iter().cloned())
-                        .collect();
-                    outbox::record_deliveries(conn, &records, at)?;
-                    for d in done.iter() {
-                        for (device, reason) in &d.gone {
-                            devices::disable(conn, *device, reason, at)?;
-                        }
-                        kept.push(outbox::settle(conn, d.id, &owner, &d.settled, at)?);
-                    }
-                    Ok(kept)
-                })
-                .await?
-        };
-        for (d, kept) in done.iter().zip(results) {
-            if !kept {
+        let mut first_error = None;
+        for result in finished {
+            let f = match result {
+                Ok(f) => f,
+                // The database went away mid-batch: this one's lease expires and it is retried.
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            if !f.kept {
                 report.lost_leases += 1;
                 continue;
             }
-            match &d.settled {
+            match f.settled {
                 Settled::Sent => {
                     report.sent += 1;
-                    report.lateness_ms.extend(d.lateness_ms);
+                    report.lateness_ms.extend(f.lateness_ms);
                 }
                 Settled::Retry { .. } => report.retried += 1,
                 Settled::Failed { .. } => report.failed += 1,
                 Settled::Dropped { .. } => report.dropped += 1,
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Delivers one notification to every device of its recipient.
-    async fn deliver(&self, claimed: Claimed) -> Done {
-        let id = claimed.id;
-        let attempts = claimed.attempts;
-        let due_at = claimed.due_at;
-        let prepared = {
-            let claimed = claimed.clone();
-            self.db
-                .run(move |conn| {
-                    let at = now();
-                    let prepared = render::prepare(conn, &claimed, at)?;
-                    let targets = match &prepared {
-                        Prepared::Push { recipient, .. } => {
-                            devices::push_targets(conn, *recipient, at)?
-                        }
-                        Prepared::Drop(_) => Vec::new(),
-                    };
-                    Ok((prepared, targets))
-                })
-                .await
-        };
-        let (message, targets) = match prepared {
-            Ok((Prepared::Push { message, .. }, targets)) => (message, targets),
-            Ok((Prepared::Drop(reason), _)) => {
-                return Done::settled(id, Settled::Dropped { reason })
+    /// Delivers one notification to every device of its recipient and records the result at
+    /// once. Each push is recorded as attempted before it is sent, so a worker killed between
+    /// the provider's acceptance and its own record cannot cause a second push after takeover.
+    async fn deliver(&self, claimed: Claimed) -> Result<Finished, StoreError> {
+        let (id, attempts, due_at) = (claimed.id, claimed.attempts, claimed.due_at);
+        // Only a notification claimed before (a takeover or a retry) can have attempts in doubt.
+        let takeover = attempts > 1;
+        let (prepared, targets, in_doubt) = self
+            .db
+            .write(move |conn| {
+                let at = now();
+                let prepared = render::prepare(conn, &claimed, at)?;
+                let targets = match &prepared {
+                    Prepared::Push { recipient, .. } => {
+                        devices::push_targets(conn, *recipient, at)?
+                    }
+                    Prepared::Drop(_) => Vec::new(),
+                };
+                let in_doubt = if takeover {
+                    outbox::take_over_in_doubt(conn, id)?
+                } else {
+                    Vec::new()
+                };
+                Ok((prepared, targets, in_doubt))
+            })
+            .await?;
+        let message = match prepared {
+            Prepared::Push { message, .. } => message,
+            Prepared::Drop(reason) => {
+                return self
+                    .finish(
+                        id,
+                        Settled::Dropped { reason },
+                        Vec::new(),
+                        Vec::new(),
+                        None,
+                    )
+                    .await
             }
-            Err(e) => {
-                return Done::settled(id, self.retry(attempts, None, format!("preparing: {e}")))
-            }
         };
-        let mut done = Done {
-            id,
-            settled: Settled::Sent,
-            deliveries: Vec::new(),
-            gone: Vec::new(),
-            lateness_ms: None,
-        };
-        let (mut any_delivered, mut retry_after, mut retry_error, mut last_error) =
-            (false, None::<Option<u64>>, None, None);
-        for target in targets {
-            let Some(transport) = self
-                .transports
-                .get(target.platform.as_str())
-                .or(self.fallback.as_ref())
-            else {
-                continue;
-            };
-            let outcome = self.send(transport.as_ref(), &target, &message).await;
-            let (label, provider_id, error) = match &outcome {
+        let sends: Vec<(PushTarget, Arc<dyn Transport>)> = targets
+            .into_iter()
+            .filter(|t| !in_doubt.contains(&t.device_id))
+            .filter_map(|t| {
+                let transport = self
+                    .transports
+                    .get(t.platform.as_str())
+                    .or(self.fallback.as_ref())?
+                    .clone();
+                Some((t, transport))
+            })
+            .collect();
+        let planned: Vec<(i64, &'static str)> = sends
+            .iter()
+            .map(|(t, tr)| (t.device_id, tr.name()))
+            .collect();
+        let delivery_ids = self
+            .db
+            .write(move |conn| outbox::begin_attempts(conn, id, &planned, now()))
+            .await?;
+
+        let mut any_delivered = !in_doubt.is_empty();
+        let (mut retry_after, mut retry_error, mut last_error) = (None::<Option<u64>>, None, None);
+        let (mut results, mut gone) = (Vec::with_capacity(sends.len()), Vec::new());
+        for ((target, transport), delivery_id) in sends.iter().zip(delivery_ids) {
+            let outcome = self.send(transport.as_ref(), target, &message).await;
+            let (label, provider_message_id, error) = match &outcome {
                 Outcome::Delivered { provider_id } => ("delivered", provider_id.clone(), None),
                 Outcome::Retry { error, .. } => ("retry", None, Some(error.clone())),
                 Outcome::Failed { error } => ("failed", None, Some(error.clone())),
                 Outcome::Gone { error } => ("gone", None, Some(error.clone())),
             };
-            done.deliveries.push(DeliveryRecord {
-                notification_id: id,
-                device_id: Some(target.device_id),
-                platform: transport.name(),
+            results.push(AttemptResult {
+                delivery_id,
                 outcome: label,
-                provider_message_id: provider_id,
-                error: error.clone(),
+                provider_message_id,
+                error,
             });
             match outcome {
                 Outcome::Delivered { .. } => any_delivered = true,
@@ -250,10 +251,10 @@ impl Dispatcher {
                     retry_error = Some(error);
                 }
                 Outcome::Failed { error } => last_error = Some(error),
-                Outcome::Gone { error } => done.gone.push((target.device_id, error)),
+                Outcome::Gone { error } => gone.push((target.device_id, error)),
             }
         }
-        done.settled = if any_delivered {
+        let settled = if any_delivered {
             // Delivered somewhere: never send it again, even if another device wants a retry.
             Settled::Sent
         } else if let Some(after) = retry_after {
@@ -264,10 +265,39 @@ impl Dispatcher {
             // No device (or none left): the notification is in the recipient's in-app inbox.
             Settled::Sent
         };
-        if done.settled == Settled::Sent {
-            done.lateness_ms = Some((now() - due_at).num_milliseconds().max(0));
-        }
-        done
+        let lateness =
+            (settled == Settled::Sent).then(|| (now() - due_at).num_milliseconds().max(0));
+        self.finish(id, settled, results, gone, lateness).await
+    }
+
+    /// Records the answers, disables gone devices and settles the notification, in one
+    /// transaction, if this worker still holds it.
+    async fn finish(
+        &self,
+        id: i64,
+        settled: Settled,
+        results: Vec<AttemptResult>,
+        gone: Vec<(i64, String)>,
+        lateness_ms: Option<i64>,
+    ) -> Result<Finished, StoreError> {
+        let owner = self.owner.clone();
+        let recorded = settled.clone();
+        let kept = self
+            .db
+            .write(move |conn| {
+                let at = now();
+                outbox::finish_attempts(conn, &results)?;
+                for (device, reason) in &gone {
+                    devices::disable(conn, *device, reason, at)?;
+                }
+                outbox::settle(conn, id, &owner, &recorded, at)
+            })
+            .await?;
+        Ok(Finished {
+            kept,
+            settled,
+            lateness_ms,
+        })
     }
 
     async fn send(
@@ -322,18 +352,6 @@ impl Dispatcher {
         self.db
             .write(move |conn| outbox::release(conn, &owner, now()))
             .await
-    }
-}
-
-impl Done {
-    fn settled(id: i64, settled: Settled) -> Self {
-        Done {
-            id,
-            settled,
-            deliveries: Vec::new(),
-            gone: Vec::new(),
-            lateness_ms: None,
-        }
     }
 }
 

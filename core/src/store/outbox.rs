@@ -223,43 +223,77 @@ pub fn release(
     .execute(conn)?)
 }
 
-/// One delivery attempt to one device.
+/// Records that a push to each of these devices is about to be sent (`attempting`), before it
+/// is sent: if the worker dies before it learns the provider's answer, the worker that takes the
+/// notification over sees the attempt and does not push to that device again. Returns the
+/// delivery ids, in the order of `targets`.
+pub fn begin_attempts(
+    conn: &mut DbConnection,
+    notification_id: i64,
+    targets: &[(i64, &'static str)],
+    now: NaiveDateTime,
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = Vec::with_capacity(targets.len());
+    for (device_id, platform) in targets {
+        ids.push(
+            diesel::insert_into(deliveries::table)
+                .values((
+                    deliveries::notification_id.eq(notification_id),
+                    deliveries::device_id.eq(Some(*device_id)),
+                    deliveries::platform.eq(*platform),
+                    deliveries::outcome.eq("attempting"),
+                    deliveries::attempted_at.eq(now),
+                ))
+                .returning(deliveries::id)
+                .get_result(conn)?,
+        );
+    }
+    Ok(ids)
+}
+
+/// The provider's answer to one attempt.
 #[derive(Debug, Clone)]
-pub struct DeliveryRecord {
-    pub notification_id: i64,
-    pub device_id: Option<i64>,
-    pub platform: &'static str,
+pub struct AttemptResult {
+    pub delivery_id: i64,
     pub outcome: &'static str,
     pub provider_message_id: Option<String>,
     pub error: Option<String>,
 }
 
-pub fn record_deliveries(
+pub fn finish_attempts(
     conn: &mut DbConnection,
-    records: &[DeliveryRecord],
-    now: NaiveDateTime,
+    results: &[AttemptResult],
 ) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = records
-        .iter()
-        .map(|r| {
-            (
-                deliveries::notification_id.eq(r.notification_id),
-                deliveries::device_id.eq(r.device_id),
-                deliveries::platform.eq(r.platform),
+    for r in results {
+        diesel::update(deliveries::table.find(r.delivery_id))
+            .set((
                 deliveries::outcome.eq(r.outcome),
                 deliveries::provider_message_id.eq(r.provider_message_id.as_deref()),
                 deliveries::error.eq(r.error.as_deref()),
-                deliveries::attempted_at.eq(now),
-            )
-        })
-        .collect();
-    crate::per_backend!(conn, |c| diesel::insert_into(deliveries::table)
-        .values(&rows)
-        .execute(c))?;
+            ))
+            .execute(conn)?;
+    }
     Ok(())
+}
+
+/// Devices a previous holder of this notification began pushing to and never heard back from
+/// (it died mid-send). They are marked `in_doubt` and returned: the new holder does not push to
+/// them again, preferring a possibly missed push (the in-app inbox has it) to a certain double.
+pub fn take_over_in_doubt(
+    conn: &mut DbConnection,
+    notification_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let in_doubt = deliveries::table
+        .filter(deliveries::notification_id.eq(notification_id))
+        .filter(deliveries::outcome.eq("attempting"));
+    let devices: Vec<Option<i64>> = in_doubt.select(deliveries::device_id).load(conn)?;
+    diesel::update(in_doubt)
+        .set((
+            deliveries::outcome.eq("in_doubt"),
+            deliveries::error.eq("the sending worker stopped before the provider answered"),
+        ))
+        .execute(conn)?;
+    Ok(devices.into_iter().flatten().collect())
 }
 
 /// The queue at a glance, for `/metrics`.

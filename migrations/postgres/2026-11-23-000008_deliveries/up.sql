@@ -4,7 +4,7 @@ CREATE TABLE deliveries (
     notification_id BIGINT NOT NULL REFERENCES notifications (id),
     device_id BIGINT REFERENCES devices (id) ON DELETE SET NULL,
     platform TEXT NOT NULL CHECK (platform IN ('apns', 'fcm', 'log')),
-    outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed', 'gone')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('attempting', 'delivered', 'in_doubt', 'retry', 'failed', 'gone')),
     provider_message_id TEXT,
     error TEXT,
     attempted_at TIMESTAMP NOT NULL
