@@ -72,6 +72,10 @@ pub struct Config {
     /// Write pushes to the log instead of sending them, for platforms with no provider configured
     /// (development only).
     pub push_log: bool,
+    /// Path of a Google service-account key file (JSON) for FCM; empty: FCM is off.
+    pub fcm_credentials: String,
+    /// Where FCM's HTTP v1 API is (tests point it at a local fake).
+    pub fcm_base_url: String,
     /// Days an audit event is kept (0 keeps them for ever).
     pub audit_retention_days: i64,
 }
@@ -104,6 +108,8 @@ struct Defaults {
     push_max_attempts: i32,
     message_push_hold_seconds: i64,
     push_log: bool,
+    fcm_credentials: &'static str,
+    fcm_base_url: &'static str,
     audit_retention_days: i64,
 }
 
@@ -133,6 +139,8 @@ const DEFAULTS: Defaults = Defaults {
     push_max_attempts: 8,
     message_push_hold_seconds: 120,
     push_log: false,
+    fcm_credentials: "",
+    fcm_base_url: "https://fcm.googleapis.com",
     audit_retention_days: 0,
 };
 

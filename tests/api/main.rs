@@ -14,6 +14,7 @@ mod contract;
 mod devices;
 mod errors;
 mod export;
+mod fcm;
 mod health;
 mod helpers;
 mod interviews;

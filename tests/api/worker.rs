@@ -63,32 +63,32 @@ fn dispatcher(app: &TestApp, owner: &str, transport: Arc<Scripted>) -> Dispatche
 }
 
 #[derive(QueryableByName, Debug)]
-struct Row {
+pub(crate) struct Row {
     #[diesel(sql_type = BigInt)]
-    id: i64,
+    pub(crate) id: i64,
     #[diesel(sql_type = Text)]
-    status: String,
+    pub(crate) status: String,
     #[diesel(sql_type = Integer)]
-    attempts: i32,
+    pub(crate) attempts: i32,
     #[diesel(sql_type = Nullable<Text>)]
-    last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
-fn rows(app: &TestApp) -> Vec<Row> {
+pub(crate) fn rows(app: &TestApp) -> Vec<Row> {
     let mut conn = app.db.get().unwrap();
     diesel::sql_query("SELECT id, status, attempts, last_error FROM notifications ORDER BY id")
         .load(&mut *conn)
         .unwrap()
 }
 
-fn execute(app: &TestApp, sql: &str) {
+pub(crate) fn execute(app: &TestApp, sql: &str) {
     let mut conn = app.db.get().unwrap();
     diesel::sql_query(sql).execute(&mut *conn).unwrap();
 }
 
 /// A participant with a push device and an interview next week (two reminders in the outbox),
 /// made due now: (participant token, device id).
-async fn participant_with_due_reminders(
+pub(crate) async fn participant_with_due_reminders(
     app: &TestApp,
     specialist: &str,
     name: &str,
@@ -126,7 +126,7 @@ async fn participant_with_due_reminders(
     (token, device)
 }
 
-const BUDGET: StdDuration = StdDuration::from_secs(10);
+pub(crate) const BUDGET: StdDuration = StdDuration::from_secs(10);
 
 #[tokio::test]
 async fn due_reminders_are_pushed_once_and_land_in_the_inbox() {

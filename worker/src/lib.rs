@@ -23,7 +23,15 @@ use crate::push::Transport;
 /// everything else when `IPS_PUSH_LOG` is on. A missing credential disables its transport with
 /// one line, never the worker.
 pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
-    let transports: Vec<Arc<dyn Transport>> = Vec::new();
+    let mut transports: Vec<Arc<dyn Transport>> = Vec::new();
+    match fcm_transport(config) {
+        Ok(Some(fcm)) => {
+            tracing::info!(project = fcm.project_id(), "FCM push is on");
+            transports.push(Arc::new(fcm));
+        }
+        Ok(None) => {}
+        Err(problem) => tracing::warn!("FCM push is off: {problem}"),
+    }
     let fallback: Option<Arc<dyn Transport>> = config
         .push_log
         .then(|| Arc::new(transports::log::LogTransport) as Arc<dyn Transport>);
@@ -43,6 +51,18 @@ pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
         fallback,
         dispatch,
     )
+}
+
+/// The FCM transport if `IPS_FCM_CREDENTIALS` names a key file: `Ok(None)` when it is unset,
+/// and a one-line reason (naming the file, never the key) when the file cannot be used.
+pub fn fcm_transport(config: &Config) -> Result<Option<transports::fcm::FcmTransport>, String> {
+    let path = config.fcm_credentials.trim();
+    if path.is_empty() {
+        return Ok(None);
+    }
+    transports::fcm::FcmTransport::from_key_file(std::path::Path::new(path), &config.fcm_base_url)
+        .map(Some)
+        .map_err(|e| format!("IPS_FCM_CREDENTIALS: {e}"))
 }
 
 /// Runs the worker's ticks until `shutdown` turns true; then lets the running ticks finish and

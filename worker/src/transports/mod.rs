@@ -1,3 +1,4 @@
 //! Push transports behind one trait.
 
+pub mod fcm;
 pub mod log;
