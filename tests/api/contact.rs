@@ -7,16 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::{Reply, TestApp, World};
 
-/// Enrols a participant with `specialist` and signs in their phone: (participant id, access token).
-async fn participant(app: &TestApp, specialist: &str, name: &str) -> (i64, String) {
-    let (id, code) = app.enrol(specialist, name).await;
-    let tokens = app
-        .post("/v1/auth/enrol", None, json!({ "code": code }))
-        .await
-        .ok();
-    (id, tokens["access_token"].as_str().unwrap().to_owned())
-}
-
 /// A POST with an `Idempotency-Key`.
 async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Reply {
     let response = app
@@ -67,7 +57,7 @@ async fn the_contact_card_names_the_specialist_and_the_team() {
     )
     .await
     .ok();
-    let (_, me) = participant(&app, &w.specialist, "Ola").await;
+    let (_, me) = app.participant(&w.specialist, "Ola").await;
     let card = app.get("/v1/me/team", &me).await.ok();
     assert_eq!(
         card,
@@ -100,7 +90,7 @@ async fn the_contact_card_names_the_specialist_and_the_team() {
 async fn a_conversation_both_ways_with_read_receipts_and_unread_counts() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
     let staff_path = format!("/v1/participants/{pid}/messages");
 
     let empty = app.get("/v1/me/messages/unread", &me).await.ok();
@@ -265,7 +255,7 @@ async fn a_conversation_both_ways_with_read_receipts_and_unread_counts() {
 async fn the_thread_pages_newest_first() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
     let mut sent = Vec::new();
     for n in 0..5 {
         let m = app
@@ -315,8 +305,8 @@ async fn the_thread_pages_newest_first() {
 async fn messages_are_checked() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
-    let (_, other) = participant(&app, &w.specialist, "Kari").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
+    let (_, other) = app.participant(&w.specialist, "Kari").await;
     let staff_path = format!("/v1/participants/{pid}/messages");
     for bad in [
         json!({ "body": "" }),
@@ -449,7 +439,7 @@ async fn messages_are_checked() {
 async fn contact_requests_are_made_listed_handled_and_never_reopened() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
     let call = app
         .post(
             "/v1/me/contact-requests",
@@ -586,7 +576,7 @@ async fn contact_requests_are_made_listed_handled_and_never_reopened() {
 async fn contact_requests_are_checked() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
     let cases = [
         (json!({}), "kind"),
         (json!({ "kind": "visit_me" }), "kind"),
@@ -690,8 +680,8 @@ async fn contact_requests_are_checked() {
 async fn a_retried_post_with_the_same_key_creates_one_record() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
-    let (_, other) = participant(&app, &w.specialist, "Kari").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
+    let (_, other) = app.participant(&w.specialist, "Kari").await;
 
     let body = json!({ "body": "Are we still meeting at 10?" });
     let first = post_keyed(&app, "/v1/me/messages", &me, "msg-7f3a", body.clone()).await;
@@ -822,7 +812,7 @@ async fn a_retried_post_with_the_same_key_creates_one_record() {
 async fn idempotency_keys_are_checked_and_expire_after_a_day() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Ola").await;
+    let (_, me) = app.participant(&w.specialist, "Ola").await;
     let body = json!({ "body": "hello" });
     for bad in [String::new(), "k".repeat(256), "tab\tinside".to_owned()] {
         assert_eq!(
@@ -909,8 +899,8 @@ async fn idempotency_keys_are_checked_and_expire_after_a_day() {
 async fn nobody_reaches_a_thread_or_request_that_is_not_theirs() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (a, token_a) = participant(&app, &w.specialist, "A").await;
-    let (b, token_b) = participant(&app, &w.specialist, "B").await;
+    let (a, token_a) = app.participant(&w.specialist, "A").await;
+    let (b, token_b) = app.participant(&w.specialist, "B").await;
     let secret = app
         .post(
             "/v1/me/messages",
@@ -1070,7 +1060,7 @@ async fn nobody_reaches_a_thread_or_request_that_is_not_theirs() {
 async fn concurrent_retries_with_one_key_create_one_record() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Ola").await;
+    let (_, me) = app.participant(&w.specialist, "Ola").await;
     let body = json!({ "kind": "call_me", "preferred_time": "now, please" });
     let attempts =
         (0..6).map(|_| post_keyed(&app, "/v1/me/contact-requests", &me, "burst", body.clone()));

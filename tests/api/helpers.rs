@@ -380,6 +380,22 @@ impl TestApp {
         (id, self.access_token(email).await)
     }
 
+    /// Enrols a participant as `specialist` and signs their app in: (participant id, access token).
+    pub async fn participant(&self, specialist: &str, name: &str) -> (i64, String) {
+        let (id, code) = self.enrol(specialist, name).await;
+        let tokens = self
+            .post("/v1/auth/enrol", None, json!({ "code": code }))
+            .await
+            .ok();
+        (
+            id,
+            tokens["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_owned(),
+        )
+    }
+
     /// Enrols a participant as `specialist`: (participant id, enrolment code).
     pub async fn enrol(&self, specialist: &str, name: &str) -> (i64, String) {
         let body = self

@@ -43,16 +43,6 @@ fn body(start: DateTime<Utc>) -> Value {
     })
 }
 
-/// A participant with a device session: (participant id, participant token).
-async fn participant(app: &TestApp, specialist: &str, name: &str) -> (i64, String) {
-    let (id, code) = app.enrol(specialist, name).await;
-    let tokens = app
-        .post("/v1/auth/enrol", None, json!({ "code": code }))
-        .await
-        .ok();
-    (id, tokens["access_token"].as_str().unwrap().to_owned())
-}
-
 #[derive(QueryableByName, Debug, PartialEq)]
 struct Row {
     #[diesel(sql_type = Text)]
@@ -84,7 +74,7 @@ fn count(rows: &[Row], kind: &str, status: &str) -> usize {
 async fn a_participant_records_an_interview_and_gets_two_reminders() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ola").await;
+    let (pid, me) = app.participant(&w.specialist, "Ola").await;
     let start = oslo_in(7, 14, 0);
     let created = app.post("/v1/me/interviews", Some(&me), body(start)).await;
     assert_eq!(created.status, 201, "{}", created.text);
@@ -132,7 +122,7 @@ async fn a_participant_records_an_interview_and_gets_two_reminders() {
 async fn quiet_hours_move_a_reminder_earlier_and_past_ones_are_not_sent() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Kari").await;
+    let (_, me) = app.participant(&w.specialist, "Kari").await;
     // 09:00: the 2 h reminder would be 07:00, inside 22:00-08:00, so it moves to 21:30 the evening before.
     let early = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(7, 9, 0)))
@@ -167,7 +157,7 @@ async fn quiet_hours_move_a_reminder_earlier_and_past_ones_are_not_sent() {
 async fn moving_confirming_and_cancelling_rewrite_the_reminders() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Per").await;
+    let (_, me) = app.participant(&w.specialist, "Per").await;
     let created = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(7, 14, 0)))
         .await
@@ -269,7 +259,7 @@ async fn moving_confirming_and_cancelling_rewrite_the_reminders() {
 async fn a_stale_if_match_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Siri").await;
+    let (pid, me) = app.participant(&w.specialist, "Siri").await;
     let id = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(5, 10, 0)))
         .await
@@ -312,7 +302,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
 async fn outcomes_follow_the_state_machine() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Ali").await;
+    let (pid, me) = app.participant(&w.specialist, "Ali").await;
     let future = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(3, 10, 0)))
         .await
@@ -390,7 +380,7 @@ async fn outcomes_follow_the_state_machine() {
 async fn upcoming_first_then_past_across_pages() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Mona").await;
+    let (_, me) = app.participant(&w.specialist, "Mona").await;
     let mut ids = Vec::new();
     for start in [
         Utc::now() - Duration::days(2),
@@ -445,7 +435,7 @@ async fn upcoming_first_then_past_across_pages() {
 async fn calendar_downloads_and_a_revocable_feed() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Eva").await;
+    let (_, me) = app.participant(&w.specialist, "Eva").await;
     let id = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(4, 13, 0)))
         .await
@@ -532,7 +522,7 @@ async fn calendar_downloads_and_a_revocable_feed() {
 async fn every_field_is_checked() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Ida").await;
+    let (_, me) = app.participant(&w.specialist, "Ida").await;
     let start = oslo_in(3, 10, 0).to_rfc3339();
     let reply = app
         .post(
@@ -594,8 +584,8 @@ async fn every_field_is_checked() {
 async fn nobody_reaches_another_participants_interviews() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (a, a_token) = participant(&app, &w.specialist, "A").await;
-    let (_, b_token) = participant(&app, &w.specialist, "B").await;
+    let (a, a_token) = app.participant(&w.specialist, "A").await;
+    let (_, b_token) = app.participant(&w.specialist, "B").await;
     let id = app
         .post("/v1/me/interviews", Some(&a_token), body(oslo_in(5, 11, 0)))
         .await
@@ -706,7 +696,7 @@ async fn nobody_reaches_another_participants_interviews() {
 async fn edits_that_change_nothing_and_cancellations_by_staff() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Tor").await;
+    let (pid, me) = app.participant(&w.specialist, "Tor").await;
     let created = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(6, 10, 0)))
         .await
@@ -824,7 +814,7 @@ async fn edits_that_change_nothing_and_cancellations_by_staff() {
 async fn the_participants_own_settings_shape_reminders_and_calendar_details() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Lise").await;
+    let (pid, me) = app.participant(&w.specialist, "Lise").await;
     let settings = json!({
         "reminder_offsets_minutes": [180, 30],
         "quiet_hours": { "start": "21:00", "end": "09:30" },
@@ -871,7 +861,7 @@ async fn the_participants_own_settings_shape_reminders_and_calendar_details() {
 async fn a_retried_post_records_one_interview() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (_, me) = participant(&app, &w.specialist, "Nora").await;
+    let (_, me) = app.participant(&w.specialist, "Nora").await;
     let send = |body: Value| {
         app.client
             .post(format!("{}/v1/me/interviews", app.address))
@@ -897,8 +887,8 @@ async fn a_retried_post_records_one_interview() {
 async fn i_need_to_talk_reaches_the_specialist_once() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let (pid, me) = participant(&app, &w.specialist, "Jonas").await;
-    let (_, other) = participant(&app, &w.specialist, "Other").await;
+    let (pid, me) = app.participant(&w.specialist, "Jonas").await;
+    let (_, other) = app.participant(&w.specialist, "Other").await;
     let id = app
         .post("/v1/me/interviews", Some(&me), body(oslo_in(4, 9, 30)))
         .await
