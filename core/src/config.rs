@@ -76,6 +76,14 @@ pub struct Config {
     pub fcm_credentials: String,
     /// Where FCM's HTTP v1 API is (tests point it at a local fake).
     pub fcm_base_url: String,
+    /// APNs token authentication: the .p8 key file, its key id, the team id and the app's bundle
+    /// id (topic). All four set turns APNs on; none leaves it off.
+    pub apns_key_file: String,
+    pub apns_key_id: String,
+    pub apns_team_id: String,
+    pub apns_topic: String,
+    /// Send to Apple's development environment instead of production.
+    pub apns_sandbox: bool,
     /// Days an audit event is kept (0 keeps them for ever).
     pub audit_retention_days: i64,
 }
@@ -110,6 +118,11 @@ struct Defaults {
     push_log: bool,
     fcm_credentials: &'static str,
     fcm_base_url: &'static str,
+    apns_key_file: &'static str,
+    apns_key_id: &'static str,
+    apns_team_id: &'static str,
+    apns_topic: &'static str,
+    apns_sandbox: bool,
     audit_retention_days: i64,
 }
 
@@ -141,6 +154,11 @@ const DEFAULTS: Defaults = Defaults {
     push_log: false,
     fcm_credentials: "",
     fcm_base_url: "https://fcm.googleapis.com",
+    apns_key_file: "",
+    apns_key_id: "",
+    apns_team_id: "",
+    apns_topic: "",
+    apns_sandbox: false,
     audit_retention_days: 0,
 };
 

@@ -32,6 +32,14 @@ pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
         Ok(None) => {}
         Err(problem) => tracing::warn!("FCM push is off: {problem}"),
     }
+    match apns_transport(config) {
+        Ok(Some(apns)) => {
+            tracing::info!(topic = %config.apns_topic, sandbox = config.apns_sandbox, "APNs push is on");
+            transports.push(Arc::new(apns));
+        }
+        Ok(None) => {}
+        Err(problem) => tracing::warn!("APNs push is off: {problem}"),
+    }
     let fallback: Option<Arc<dyn Transport>> = config
         .push_log
         .then(|| Arc::new(transports::log::LogTransport) as Arc<dyn Transport>);
@@ -63,6 +71,17 @@ pub fn fcm_transport(config: &Config) -> Result<Option<transports::fcm::FcmTrans
     transports::fcm::FcmTransport::from_key_file(std::path::Path::new(path), &config.fcm_base_url)
         .map(Some)
         .map_err(|e| format!("IPS_FCM_CREDENTIALS: {e}"))
+}
+
+/// The APNs transport, if configured: `Ok(None)` when not, one line of why when wrongly.
+pub fn apns_transport(config: &Config) -> Result<Option<transports::apns::ApnsTransport>, String> {
+    transports::apns::ApnsTransport::from_settings(&transports::apns::ApnsSettings {
+        key_file: &config.apns_key_file,
+        key_id: &config.apns_key_id,
+        team_id: &config.apns_team_id,
+        topic: &config.apns_topic,
+        sandbox: config.apns_sandbox,
+    })
 }
 
 /// Runs the worker's ticks until `shutdown` turns true; then lets the running ticks finish and

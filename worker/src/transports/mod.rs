@@ -1,4 +1,5 @@
 //! Push transports behind one trait.
 
+pub mod apns;
 pub mod fcm;
 pub mod log;
