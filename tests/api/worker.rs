@@ -504,3 +504,54 @@ async fn a_push_in_doubt_after_a_crash_is_not_sent_again() {
         vec!["in_doubt"]
     );
 }
+
+#[tokio::test]
+async fn a_specialists_alert_reaches_their_own_phone_without_naming_anyone() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (token, _) = participant_with_due_reminders(&app, &w.specialist, "Oda").await;
+    let staff_device = app
+        .post("/v1/staff/me/devices", Some(&w.specialist), json!({ "platform": "fcm", "token": "fcm-specialist", "app_version": "2.0", "locale": "nb-NO" }))
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let interviews = app.get("/v1/me/interviews", &token).await.ok();
+    let id = interviews["items"][0]["id"].as_i64().unwrap();
+    app.post(
+        &format!("/v1/me/interviews/{id}/cancel"),
+        Some(&token),
+        json!({}),
+    )
+    .await
+    .ok();
+
+    let transport = Arc::new(Scripted::default());
+    let worker = dispatcher(&app, "worker-a", transport.clone());
+    worker.tick(BUDGET).await.unwrap();
+    let sent = transport.sent.lock().unwrap().clone();
+    let to_staff: Vec<_> = sent
+        .iter()
+        .filter(|(device, _)| *device == staff_device)
+        .collect();
+    assert_eq!(
+        to_staff.len(),
+        1,
+        "the cancellation reaches the specialist's phone"
+    );
+    let message = &to_staff[0].1;
+    assert!(
+        !message.title.contains("Oda") && !message.body.contains("Oda"),
+        "no name on a staff lock screen: {message:?}"
+    );
+    assert!(!message.body.contains("Rema"));
+    // And it is in the specialist's inbox, where the name may be read.
+    let inbox = app
+        .get("/v1/staff/me/notifications", &w.specialist)
+        .await
+        .ok();
+    assert!(
+        inbox["items"][0]["title"].as_str().unwrap().contains("Oda"),
+        "{inbox}"
+    );
+}
