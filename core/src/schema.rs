@@ -48,6 +48,7 @@ diesel::table! {
         closed_reason -> Nullable<Text>,
         withdrawal_note -> Nullable<Text>,
         calendar_feed_token_hash -> Nullable<Text>,
+        withdrawal_alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -175,6 +176,7 @@ diesel::table! {
         body -> Text,
         created_at -> Timestamp,
         read_at -> Nullable<Timestamp>,
+        answer_due_at -> Nullable<Timestamp>,
     }
 }
 
@@ -191,6 +193,7 @@ diesel::table! {
         handled_by_staff_id -> Nullable<BigInt>,
         response_note -> Nullable<Text>,
         interview_id -> Nullable<BigInt>,
+        alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -233,6 +236,7 @@ diesel::table! {
         created_by_id -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        outcome_alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -274,6 +278,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    status_changes (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        closed_reason -> Nullable<Text>,
+        note -> Nullable<Text>,
+        changed_at -> Timestamp,
+        changed_by_kind -> Text,
+        changed_by_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    follow_up_plans (participant_id) {
+        participant_id -> BigInt,
+        phase -> Text,
+        cadence_days -> Integer,
+        next_contact_at -> Nullable<Timestamp>,
+        last_contact_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        paused_until -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        follow_up_check_at -> Nullable<Timestamp>,
+        follow_up_check_stage -> Nullable<Text>,
+        employer_check_at -> Nullable<Timestamp>,
+        version -> Integer,
+        updated_at -> Timestamp,
+        updated_by_kind -> Text,
+        updated_by_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        employer -> Text,
+        role_title -> Text,
+        hours_per_week -> Double,
+        competitive -> Bool,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        end_reason -> Nullable<Text>,
+        end_note -> Nullable<Text>,
+        recorded_by_kind -> Text,
+        recorded_by_id -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        staff_id -> BigInt,
+        team_id -> BigInt,
+        participant_id -> Nullable<BigInt>,
+        party -> Text,
+        channel -> Text,
+        reached -> Bool,
+        employer -> Nullable<Text>,
+        location -> Nullable<Text>,
+        duration_minutes -> Nullable<Integer>,
+        note -> Nullable<Text>,
+        contacted_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alerts (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        staff_id -> BigInt,
+        kind -> Text,
+        dedupe_key -> Text,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<BigInt>,
+        cause_at -> Timestamp,
+        status -> Text,
+        raised_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<BigInt>,
+        snoozed_until -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+        resolution -> Nullable<Text>,
+        resolution_note -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(interviews -> participants (participant_id));
 diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(staff -> teams (team_id));
@@ -290,6 +388,11 @@ diesel::joinable!(devices -> staff (staff_id));
 diesel::joinable!(devices -> sessions (session_id));
 diesel::joinable!(messages -> participants (participant_id));
 diesel::joinable!(contact_requests -> participants (participant_id));
+diesel::joinable!(status_changes -> participants (participant_id));
+diesel::joinable!(follow_up_plans -> participants (participant_id));
+diesel::joinable!(jobs -> participants (participant_id));
+diesel::joinable!(contacts -> participants (participant_id));
+diesel::joinable!(alerts -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     teams,
@@ -309,4 +412,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     interviews,
     notifications,
     deliveries,
+    status_changes,
+    follow_up_plans,
+    jobs,
+    contacts,
+    alerts,
 );
