@@ -1,7 +1,9 @@
 //! Domain types and rules that need no database.
 
+pub mod case_status;
 pub mod device;
 pub mod enrolment_code;
+pub mod follow_up;
 pub mod ical;
 pub mod interviews;
 pub mod job_preferences;

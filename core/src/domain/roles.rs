@@ -90,12 +90,14 @@ impl SenderKind {
 }
 
 text_enum! {
-    /// Why a participant's case was closed. `withdrew` is the participant's own decision.
+    /// Why a participant's case was closed. `withdrew` is the participant's own decision;
+    /// `lost_contact` needs logged outreach first (see `domain::case_status`).
     ClosedReason {
         Work => "work",
         Education => "education",
         Withdrew => "withdrew",
         Moved => "moved",
+        LostContact => "lost_contact",
         Other => "other",
     }
 }
