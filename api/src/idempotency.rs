@@ -94,7 +94,6 @@ enum Outcome {
     Stored(StoredResponse),
 }
 
-
 /// What [`run_once`] did: created the record (its view as JSON), or found the answer stored for
 /// an earlier request with the same key.
 pub enum Once {

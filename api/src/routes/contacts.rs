@@ -39,12 +39,18 @@ fn check_common(
     if let Some(employer) = employer {
         let length = employer.chars().count();
         if !(1..=200).contains(&length) || employer.trim().is_empty() {
-            errors.add("employer", invalid("must be 1 to 200 characters, not blank"));
+            errors.add(
+                "employer",
+                invalid("must be 1 to 200 characters, not blank"),
+            );
         }
     }
     if let Some(minutes) = duration_minutes {
         if !(1..=1440).contains(&minutes) {
-            errors.add("duration_minutes", invalid("must be from 1 to 1440 minutes"));
+            errors.add(
+                "duration_minutes",
+                invalid("must be from 1 to 1440 minutes"),
+            );
         }
     }
     if let Some(note) = note {
@@ -302,38 +308,43 @@ pub async fn log_for_participant(
     let rules = state.config.follow_up_rules();
     let staff_id = caller.id;
     let body = input.body;
-    run_once(&state.db, Subject::Staff(staff_id), input.key, move |conn| {
-        let participant = participants::get_in_caseload(conn, id, caseload)?;
-        let at = now();
-        let new = NewContact {
-            staff_id,
-            team_id: participant.team_id,
-            participant_id: Some(id),
-            party: body.party.as_str().to_owned(),
-            channel: body.channel.as_str().to_owned(),
-            reached: body.reached,
-            employer: trimmed(body.employer),
-            location: body.location.map(|l| l.as_str().to_owned()),
-            duration_minutes: body.duration_minutes,
-            note: trimmed(body.note),
-            contacted_at: body.contacted_at.map_or(at, |t| t.naive_utc()),
-            created_at: at,
-        };
-        let agreed = body.next_contact_at.map(|t| t.naive_utc());
-        let logged = match contacts::log(conn, new, agreed, &rules, at)? {
-            Ok(logged) => logged,
-            Err(refusal) => return Ok(Err(refused(refusal))),
-        };
-        audit::record(
-            conn,
-            &[Entry::new(actor, "contact.logged")
-                .participant(id)
-                .subject("contact", logged.contact.id)],
-            request_id.as_deref(),
-            at,
-        )?;
-        Ok(Ok(ContactView::from(logged)))
-    })
+    run_once(
+        &state.db,
+        Subject::Staff(staff_id),
+        input.key,
+        move |conn| {
+            let participant = participants::get_in_caseload(conn, id, caseload)?;
+            let at = now();
+            let new = NewContact {
+                staff_id,
+                team_id: participant.team_id,
+                participant_id: Some(id),
+                party: body.party.as_str().to_owned(),
+                channel: body.channel.as_str().to_owned(),
+                reached: body.reached,
+                employer: trimmed(body.employer),
+                location: body.location.map(|l| l.as_str().to_owned()),
+                duration_minutes: body.duration_minutes,
+                note: trimmed(body.note),
+                contacted_at: body.contacted_at.map_or(at, |t| t.naive_utc()),
+                created_at: at,
+            };
+            let agreed = body.next_contact_at.map(|t| t.naive_utc());
+            let logged = match contacts::log(conn, new, agreed, &rules, at)? {
+                Ok(logged) => logged,
+                Err(refusal) => return Ok(Err(refused(refusal))),
+            };
+            audit::record(
+                conn,
+                &[Entry::new(actor, "contact.logged")
+                    .participant(id)
+                    .subject("contact", logged.contact.id)],
+                request_id.as_deref(),
+                at,
+            )?;
+            Ok(Ok(ContactView::from(logged)))
+        },
+    )
     .await
     .map(|once| once.respond())
 }
@@ -397,46 +408,51 @@ pub async fn log_employer(
     let rules = state.config.follow_up_rules();
     let staff_id = caller.id;
     let body = input.body;
-    run_once(&state.db, Subject::Staff(staff_id), input.key, move |conn| {
-        if let Some(id) = body.participant_id {
-            if !in_caseload(conn, id, caseload)? {
-                return Ok(Err(ApiError::invalid(
-                    "participant_id",
-                    "is not a participant in your caseload",
-                )));
+    run_once(
+        &state.db,
+        Subject::Staff(staff_id),
+        input.key,
+        move |conn| {
+            if let Some(id) = body.participant_id {
+                if !in_caseload(conn, id, caseload)? {
+                    return Ok(Err(ApiError::invalid(
+                        "participant_id",
+                        "is not a participant in your caseload",
+                    )));
+                }
             }
-        }
-        let at = now();
-        let new = NewContact {
-            staff_id,
-            team_id,
-            participant_id: body.participant_id,
-            party: Party::Employer.as_str().to_owned(),
-            channel: body.channel.as_str().to_owned(),
-            reached: body.reached,
-            employer: Some(body.employer.trim().to_owned()),
-            location: body.location.map(|l| l.as_str().to_owned()),
-            duration_minutes: body.duration_minutes,
-            note: trimmed(body.note),
-            contacted_at: body.contacted_at.map_or(at, |t| t.naive_utc()),
-            created_at: at,
-        };
-        let logged = match contacts::log(conn, new, None, &rules, at)? {
-            Ok(logged) => logged,
-            Err(refusal) => return Ok(Err(refused(refusal))),
-        };
-        if let Some(id) = logged.contact.participant_id {
-            audit::record(
-                conn,
-                &[Entry::new(actor, "employer_contact.logged")
-                    .participant(id)
-                    .subject("contact", logged.contact.id)],
-                request_id.as_deref(),
-                at,
-            )?;
-        }
-        Ok(Ok(ContactView::from(logged)))
-    })
+            let at = now();
+            let new = NewContact {
+                staff_id,
+                team_id,
+                participant_id: body.participant_id,
+                party: Party::Employer.as_str().to_owned(),
+                channel: body.channel.as_str().to_owned(),
+                reached: body.reached,
+                employer: Some(body.employer.trim().to_owned()),
+                location: body.location.map(|l| l.as_str().to_owned()),
+                duration_minutes: body.duration_minutes,
+                note: trimmed(body.note),
+                contacted_at: body.contacted_at.map_or(at, |t| t.naive_utc()),
+                created_at: at,
+            };
+            let logged = match contacts::log(conn, new, None, &rules, at)? {
+                Ok(logged) => logged,
+                Err(refusal) => return Ok(Err(refused(refusal))),
+            };
+            if let Some(id) = logged.contact.participant_id {
+                audit::record(
+                    conn,
+                    &[Entry::new(actor, "employer_contact.logged")
+                        .participant(id)
+                        .subject("contact", logged.contact.id)],
+                    request_id.as_deref(),
+                    at,
+                )?;
+            }
+            Ok(Ok(ContactView::from(logged)))
+        },
+    )
     .await
     .map(|once| once.respond())
 }

@@ -383,7 +383,10 @@ pub async fn get_mine(
         .db
         .run(move |conn| {
             let me = participants::get(conn, id)?;
-            Ok((follow_up::get(conn, id)?, staff::get(conn, me.specialist_id)?))
+            Ok((
+                follow_up::get(conn, id)?,
+                staff::get(conn, me.specialist_id)?,
+            ))
         })
         .await?;
     Ok(HttpResponse::Ok()

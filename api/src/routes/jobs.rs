@@ -89,8 +89,9 @@ impl Asker {
                 caller,
                 participant_id,
                 ..
-            } => participants::get_in_caseload(conn, *participant_id, caller.caseload())
-                .map(|_| ()),
+            } => {
+                participants::get_in_caseload(conn, *participant_id, caller.caseload()).map(|_| ())
+            }
         }
     }
 
@@ -164,7 +165,10 @@ pub struct JobPatch {
 fn check_text(errors: &mut ValidationErrors, field: &'static str, text: &str, max: usize) {
     let length = text.chars().count();
     if length == 0 || length > max || text.trim().is_empty() {
-        errors.add(field, invalid(format!("must be 1 to {max} characters, not blank")));
+        errors.add(
+            field,
+            invalid(format!("must be 1 to {max} characters, not blank")),
+        );
     }
 }
 
@@ -380,7 +384,13 @@ pub async fn me_end(
     path: web::Path<i64>,
     input: Idempotent<JobEndBody>,
 ) -> Result<HttpResponse, ApiError> {
-    end(&state, Asker::Participant(caller.id), path.into_inner(), input).await
+    end(
+        &state,
+        Asker::Participant(caller.id),
+        path.into_inner(),
+        input,
+    )
+    .await
 }
 
 // --- the staff's routes ------------------------------------------------------------------

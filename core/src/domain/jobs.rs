@@ -40,7 +40,11 @@ pub fn start_date_problem(start: NaiveDate, today: NaiveDate) -> Option<&'static
 
 /// Why an end date is refused, if it is. A job ends on or after its start, and is recorded once
 /// it has ended (an offer withdrawn before the start ends on the start date).
-pub fn end_date_problem(end: NaiveDate, start: NaiveDate, today: NaiveDate) -> Option<&'static str> {
+pub fn end_date_problem(
+    end: NaiveDate,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Option<&'static str> {
     if end < start {
         Some("must not be before the job's start date")
     } else if end > today.max(start) {

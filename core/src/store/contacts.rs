@@ -130,9 +130,11 @@ pub fn list_for_participant(
         .into_boxed();
     if let Some(p) = after {
         query = query.filter(
-            contacts::contacted_at.lt(p.contacted_at).or(contacts::contacted_at
-                .eq(p.contacted_at)
-                .and(contacts::id.lt(p.id))),
+            contacts::contacted_at
+                .lt(p.contacted_at)
+                .or(contacts::contacted_at
+                    .eq(p.contacted_at)
+                    .and(contacts::id.lt(p.id))),
         );
     }
     Ok(page(query.load(conn)?, limit))
@@ -162,9 +164,11 @@ pub fn list_employer(
     }
     if let Some(p) = after {
         query = query.filter(
-            contacts::contacted_at.lt(p.contacted_at).or(contacts::contacted_at
-                .eq(p.contacted_at)
-                .and(contacts::id.lt(p.id))),
+            contacts::contacted_at
+                .lt(p.contacted_at)
+                .or(contacts::contacted_at
+                    .eq(p.contacted_at)
+                    .and(contacts::id.lt(p.id))),
         );
     }
     Ok(page(query.load(conn)?, limit))
@@ -219,7 +223,9 @@ pub fn log(
     let plan = follow_up::lock(conn, participant_id)?;
     let participant = participants::get(conn, participant_id)?;
     if participant.withdrawn_at.is_some() {
-        return Ok(Err(Refusal::Conflict("the participant has withdrawn".into())));
+        return Ok(Err(Refusal::Conflict(
+            "the participant has withdrawn".into(),
+        )));
     }
     let status = ParticipantStatus::parse(&participant.status)
         .ok_or_else(|| StoreError::Internal(anyhow!("stored status {:?}", participant.status)))?;

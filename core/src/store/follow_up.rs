@@ -48,9 +48,8 @@ pub struct PlanRow {
 
 impl PlanRow {
     pub fn phase(&self) -> Result<Phase, StoreError> {
-        Phase::parse(&self.phase).ok_or_else(|| {
-            StoreError::Internal(anyhow!("stored follow-up phase {:?}", self.phase))
-        })
+        Phase::parse(&self.phase)
+            .ok_or_else(|| StoreError::Internal(anyhow!("stored follow-up phase {:?}", self.phase)))
     }
 
     pub fn updated_by(&self) -> Result<ChangedBy, StoreError> {

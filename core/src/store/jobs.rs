@@ -190,7 +190,9 @@ fn begin(
     let plan = follow_up::lock(conn, participant_id)?;
     let participant = participants::get(conn, participant_id)?;
     if participant.withdrawn_at.is_some() {
-        return Ok(Err(Refusal::Conflict("the participant has withdrawn".into())));
+        return Ok(Err(Refusal::Conflict(
+            "the participant has withdrawn".into(),
+        )));
     }
     let status = ParticipantStatus::parse(&participant.status)
         .ok_or_else(|| StoreError::Internal(anyhow!("stored status {:?}", participant.status)))?;

@@ -170,9 +170,10 @@ pub fn take_staff_step(
         .ok_or_else(|| StoreError::Internal(anyhow!("stored status {:?}", participant.status)))?;
     let closed_reason = match participant.closed_reason.as_deref() {
         None => None,
-        Some(text) => Some(ClosedReason::parse(text).ok_or_else(|| {
-            StoreError::Internal(anyhow!("stored closed reason {text:?}"))
-        })?),
+        Some(text) => Some(
+            ClosedReason::parse(text)
+                .ok_or_else(|| StoreError::Internal(anyhow!("stored closed reason {text:?}")))?,
+        ),
     };
     let tz = follow_up::time_zone(&participant);
     let case = Case {
