@@ -850,7 +850,9 @@ impl Fixture {
                 "competitive": true, "start_date": chrono::Utc::now().date_naive().to_string(),
             }),
             Body::JobPatch => json!({ "hours_per_week": 25 }),
-            Body::JobEnd => json!({ "end_date": chrono::Utc::now().date_naive().to_string(), "reason": "quit" }),
+            Body::JobEnd => {
+                json!({ "end_date": chrono::Utc::now().date_naive().to_string(), "reason": "quit" })
+            }
             Body::Contact => json!({ "channel": "phone", "note": "A contact from the matrix" }),
             Body::EmployerContact => json!({
                 "participant_id": ids.participant, "employer": "Matrix Employer", "channel": "meeting",
@@ -928,9 +930,8 @@ async fn assert_refused(
         real.text
     );
     real.assert_problem(status);
-    let carries_ids = row.path.contains('{')
-        || row.body == Body::ReadUpTo
-        || row.body == Body::EmployerContact;
+    let carries_ids =
+        row.path.contains('{') || row.body == Body::ReadUpTo || row.body == Body::EmployerContact;
     if carries_ids {
         let none = f.call(row, caller, nobody).await;
         assert_eq!(

@@ -180,13 +180,21 @@ pub fn dates(conn: &mut DbConnection, participant_id: i64) -> Result<JobDates, S
 
 // --- what a job does to the case and its plan ----------------------------------------------
 
-/// Loads what every job change needs: the plan (locked), the participant, their status and
-/// local date. A withdrawn participant's jobs are not changed any more.
+/// What every job change starts from: the plan (locked), the participant, their status and
+/// their local date.
+struct Begun {
+    plan: PlanRow,
+    participant: Participant,
+    status: ParticipantStatus,
+    today: NaiveDate,
+}
+
+/// Loads what every job change needs. A withdrawn participant's jobs are not changed any more.
 fn begin(
     conn: &mut DbConnection,
     participant_id: i64,
     now: NaiveDateTime,
-) -> Result<Result<(PlanRow, Participant, ParticipantStatus, NaiveDate), Refusal>, StoreError> {
+) -> Result<Result<Begun, Refusal>, StoreError> {
     let plan = follow_up::lock(conn, participant_id)?;
     let participant = participants::get(conn, participant_id)?;
     if participant.withdrawn_at.is_some() {
@@ -197,7 +205,12 @@ fn begin(
     let status = ParticipantStatus::parse(&participant.status)
         .ok_or_else(|| StoreError::Internal(anyhow!("stored status {:?}", participant.status)))?;
     let today = rules::local_date(now, follow_up::time_zone(&participant));
-    Ok(Ok((plan, participant, status, today)))
+    Ok(Ok(Begun {
+        plan,
+        participant,
+        status,
+        today,
+    }))
 }
 
 /// Records a job start: the case moves into work (from referred, job seeking or a pause, which
@@ -211,7 +224,12 @@ pub fn record_start(
     now: NaiveDateTime,
 ) -> Result<Result<Job, Refusal>, StoreError> {
     let participant_id = new.participant_id;
-    let (plan, _, status, today) = match begin(conn, participant_id, now)? {
+    let Begun {
+        plan,
+        status,
+        today,
+        ..
+    } = match begin(conn, participant_id, now)? {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -283,7 +301,12 @@ pub fn correct(
     follow_up_rules: &Rules,
     now: NaiveDateTime,
 ) -> Result<Result<Job, Refusal>, StoreError> {
-    let (plan, participant, status, today) = match begin(conn, participant_id, now)? {
+    let Begun {
+        plan,
+        participant,
+        status,
+        today,
+    } = match begin(conn, participant_id, now)? {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
@@ -378,7 +401,12 @@ pub fn record_end(
     follow_up_rules: &Rules,
     now: NaiveDateTime,
 ) -> Result<Result<Job, Refusal>, StoreError> {
-    let (plan, participant, status, today) = match begin(conn, participant_id, now)? {
+    let Begun {
+        plan,
+        participant,
+        status,
+        today,
+    } = match begin(conn, participant_id, now)? {
         Ok(found) => found,
         Err(refusal) => return Ok(Err(refusal)),
     };
