@@ -8,17 +8,21 @@
 
 mod auth;
 mod authorization;
+mod case_status;
 mod cli;
 mod contact;
+mod contacts;
 mod contract;
 mod devices;
 mod errors;
 mod export;
 mod fcm;
+mod follow_up;
 mod health;
 mod helpers;
 mod interviews;
 mod job_preferences;
+mod jobs;
 mod migrations;
 mod notifications;
 mod participants;

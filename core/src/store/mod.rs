@@ -6,20 +6,24 @@
 pub mod audit;
 pub mod auth_failures;
 pub mod contact_requests;
+pub mod contacts;
 pub mod devices;
 pub mod enrolment_codes;
 pub mod export;
+pub mod follow_up;
 pub mod housekeeping;
 pub mod idempotency;
 pub mod inbox;
 pub mod interviews;
 pub mod job_preferences;
+pub mod jobs;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;
 pub mod participants;
 pub mod sessions;
 pub mod staff;
+pub mod status_changes;
 pub mod teams;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
