@@ -319,6 +319,11 @@ async fn staff_change_the_plan_with_if_match_and_a_stale_version_changes_nothing
         "a weak tag never matches"
     );
 
+    // An empty change writes nothing.
+    let same = patch_plan(&app, &w.supervisor, id, Some("\"2\""), json!({})).await;
+    assert_eq!(same.header("etag"), Some("\"2\""), "{}", same.text);
+    assert_eq!(plan_columns(&app, id), after);
+
     // A new phase without a cadence takes the phase's default.
     let plan = patch_plan(
         &app,

@@ -189,6 +189,12 @@ pub async fn patch_plan(
         cadence_days,
         next_contact_at,
     } = body.0;
+    // An empty change writes nothing and is audited as the read it is.
+    let action = if phase.is_none() && cadence_days.is_none() && next_contact_at.is_none() {
+        "follow_up_plan.read"
+    } else {
+        "follow_up_plan.updated"
+    };
     let changes = PlanChanges {
         phase,
         cadence_days,
@@ -220,7 +226,7 @@ pub async fn patch_plan(
             };
             audit::record(
                 conn,
-                &[Entry::new(actor, "follow_up_plan.updated").participant(id)],
+                &[Entry::new(actor, action).participant(id)],
                 request_id.as_deref(),
                 at,
             )?;

@@ -29,7 +29,10 @@ use crate::state::AppState;
 /// Who is asking, and for which participant.
 #[derive(Debug, Clone)]
 enum Asker {
-    Participant(i64),
+    Participant {
+        id: i64,
+        request_id: Option<String>,
+    },
     Staff {
         caller: StaffCaller,
         participant_id: i64,
@@ -38,6 +41,13 @@ enum Asker {
 }
 
 impl Asker {
+    fn own(caller: &ParticipantCaller, req: &HttpRequest) -> Self {
+        Asker::Participant {
+            id: caller.id,
+            request_id: request_id(req),
+        }
+    }
+
     fn staff(
         caller: StaffCaller,
         participant_id: i64,
@@ -53,28 +63,28 @@ impl Asker {
 
     fn participant_id(&self) -> i64 {
         match self {
-            Asker::Participant(id) => *id,
+            Asker::Participant { id, .. } => *id,
             Asker::Staff { participant_id, .. } => *participant_id,
         }
     }
 
     fn by(&self) -> ChangedBy {
         match self {
-            Asker::Participant(id) => ChangedBy::Participant(*id),
+            Asker::Participant { id, .. } => ChangedBy::Participant(*id),
             Asker::Staff { caller, .. } => ChangedBy::Staff(caller.id),
         }
     }
 
     fn subject(&self) -> Subject {
         match self {
-            Asker::Participant(id) => Subject::Participant(*id),
+            Asker::Participant { id, .. } => Subject::Participant(*id),
             Asker::Staff { caller, .. } => Subject::Staff(caller.id),
         }
     }
 
     fn location(&self, job: i64) -> String {
         match self {
-            Asker::Participant(_) => format!("/v1/me/jobs/{job}"),
+            Asker::Participant { .. } => format!("/v1/me/jobs/{job}"),
             Asker::Staff { participant_id, .. } => {
                 format!("/v1/participants/{participant_id}/jobs/{job}")
             }
@@ -84,7 +94,7 @@ impl Asker {
     /// Checks that the asker may reach the participant (staff: in their caseload, else 404).
     fn reach(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
         match self {
-            Asker::Participant(id) => participants::get(conn, *id).map(|_| ()),
+            Asker::Participant { id, .. } => participants::get(conn, *id).map(|_| ()),
             Asker::Staff {
                 caller,
                 participant_id,
@@ -105,8 +115,10 @@ impl Asker {
         change: bool,
     ) -> Result<(), StoreError> {
         let (actor, request_id) = match self {
-            Asker::Participant(id) if change => (Actor::Participant(*id), None),
-            Asker::Participant(_) => return Ok(()),
+            Asker::Participant { id, request_id } if change => {
+                (Actor::Participant(*id), request_id.as_deref())
+            }
+            Asker::Participant { .. } => return Ok(()),
             Asker::Staff {
                 caller, request_id, ..
             } => (caller.actor(), request_id.as_deref()),
@@ -367,30 +379,26 @@ pub async fn me_list(
     caller: ParticipantCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    list(&state, Asker::Participant(caller.id), &req).await
+    list(&state, Asker::own(&caller, &req), &req).await
 }
 
 pub async fn me_create(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     input: Idempotent<NewJobBody>,
 ) -> Result<HttpResponse, ApiError> {
-    create(&state, Asker::Participant(caller.id), input).await
+    create(&state, Asker::own(&caller, &req), input).await
 }
 
 pub async fn me_end(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
     input: Idempotent<JobEndBody>,
 ) -> Result<HttpResponse, ApiError> {
-    end(
-        &state,
-        Asker::Participant(caller.id),
-        path.into_inner(),
-        input,
-    )
-    .await
+    end(&state, Asker::own(&caller, &req), path.into_inner(), input).await
 }
 
 // --- the staff's routes ------------------------------------------------------------------

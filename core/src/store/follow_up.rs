@@ -297,6 +297,13 @@ pub fn update(
             "the case is closed; reopen it to follow up again".into(),
         ));
     }
+    let nothing = changes.phase.is_none()
+        && changes.cadence_days.is_none()
+        && changes.next_contact_at.is_none();
+    if nothing {
+        // An empty change writes nothing: no new version for the same plan.
+        return Ok(Updated::Saved(current));
+    }
     let mut draft = current.draft()?;
     if let (Some(until), Some(Some(_))) = (draft.plan.paused_until, changes.next_contact_at) {
         let resumes = rules::local_date(until, ctx.tz());
