@@ -129,6 +129,31 @@ async fn the_export_holds_everything_about_the_participant_and_nothing_else() {
         "kari-push-token-0123456789-SECRET-KARI",
     )
     .await;
+    // The specialist's side of the case: a job and a logged contact for each of them.
+    for (id, tag) in [(ola, "OLA-ONLY"), (kari, "KARI-ONLY")] {
+        let job = json!({
+            "employer": format!("employer {tag}"), "role_title": "Lagermedarbeider",
+            "hours_per_week": 15, "competitive": true, "start_date": "2026-01-05",
+        });
+        let recorded = app
+            .post(
+                &format!("/v1/participants/{id}/jobs"),
+                Some(&w.specialist),
+                job,
+            )
+            .await;
+        assert_eq!(recorded.status, 201, "{}", recorded.text);
+        let contact =
+            json!({ "channel": "phone", "reached": true, "note": format!("contact {tag}") });
+        let logged = app
+            .post(
+                &format!("/v1/participants/{id}/contacts"),
+                Some(&w.specialist),
+                contact,
+            )
+            .await;
+        assert_eq!(logged.status, 201, "{}", logged.text);
+    }
     let feed = app
         .send(
             Method::POST,
@@ -193,6 +218,21 @@ async fn the_export_holds_everything_about_the_participant_and_nothing_else() {
     let requests = list(&doc, "contact_requests");
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["note"], "call OLA-ONLY");
+
+    assert_eq!(doc["follow_up_plan"]["participant_id"], ola);
+    let history = list(&doc, "status_history");
+    assert_eq!(
+        history.last().unwrap()["from_status"],
+        Value::Null,
+        "the enrolment is the first step"
+    );
+    assert_eq!(history[0]["to_status"], "in_work", "the job moved the case");
+    let jobs = list(&doc, "jobs");
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["employer"], "employer OLA-ONLY");
+    let contacts = list(&doc, "contacts");
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0]["note"], "contact OLA-ONLY");
 
     let devices = list(&doc, "devices");
     assert_eq!(devices.len(), 1);
@@ -279,6 +319,8 @@ async fn only_a_participant_exports_and_only_themselves() {
         "interviews",
         "messages",
         "contact_requests",
+        "jobs",
+        "contacts",
         "devices",
         "notifications",
     ] {
@@ -287,4 +329,6 @@ async fn only_a_participant_exports_and_only_themselves() {
     assert_eq!(doc["job_preferences"]["current"]["version"], 0);
     assert_eq!(list(&doc["job_preferences"], "history").len(), 0);
     assert_eq!(doc["calendar_feed"]["active"], false);
+    assert_eq!(list(&doc, "status_history").len(), 1, "the enrolment");
+    assert_eq!(doc["follow_up_plan"]["phase"], "job_search");
 }

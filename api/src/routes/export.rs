@@ -11,13 +11,16 @@ use ips_core::store::enrolment_codes::CodeRecord;
 use ips_core::store::export::{self, ParticipantExport};
 use ips_core::store::notifications::Notification;
 use ips_core::store::sessions::SessionRecord;
-use ips_core::store::{now, utc};
+use ips_core::store::{now, utc, StoreError};
 use serde::Serialize;
 
 use super::contact_requests::ContactRequestView;
+use super::contacts::ContactView;
 use super::devices::DeviceView;
+use super::follow_up::{PlanView, StatusChangeView};
 use super::interviews::InterviewView;
 use super::job_preferences::{ChangeView, JobPreferencesView};
+use super::jobs::JobView;
 use super::messages::MessageView;
 use super::participants::AuditEventView;
 use super::views::ParticipantView;
@@ -141,6 +144,10 @@ struct ExportDocument {
     interviews: Vec<InterviewView>,
     messages: Vec<MessageView>,
     contact_requests: Vec<ContactRequestView>,
+    follow_up_plan: PlanView,
+    status_history: Vec<StatusChangeView>,
+    jobs: Vec<JobView>,
+    contacts: Vec<ContactView>,
     devices: Vec<DeviceView>,
     sessions: Vec<SessionExportView>,
     enrolment_codes: Vec<EnrolmentCodeExportView>,
@@ -149,8 +156,12 @@ struct ExportDocument {
 }
 
 impl ExportDocument {
-    fn new(data: ParticipantExport, exported_at: DateTime<Utc>, current_session: i64) -> Self {
-        Self {
+    fn new(
+        data: ParticipantExport,
+        exported_at: DateTime<Utc>,
+        current_session: i64,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
             format_version: FORMAT_VERSION,
             exported_at,
             profile: ParticipantView::from(data.participant),
@@ -176,6 +187,14 @@ impl ExportDocument {
                 .into_iter()
                 .map(ContactRequestView::from)
                 .collect(),
+            follow_up_plan: PlanView::try_from(data.follow_up_plan)?,
+            status_history: data
+                .status_history
+                .into_iter()
+                .map(StatusChangeView::try_from)
+                .collect::<Result<_, _>>()?,
+            jobs: data.jobs.into_iter().map(JobView::from).collect(),
+            contacts: data.contacts.into_iter().map(ContactView::from).collect(),
             devices: data
                 .devices
                 .into_iter()
@@ -201,7 +220,7 @@ impl ExportDocument {
                 .into_iter()
                 .map(AuditEventView::from)
                 .collect(),
-        }
+        })
     }
 }
 
@@ -227,7 +246,7 @@ pub async fn export_mine(
             audit::record(conn, &[entry], request_id.as_deref(), now())
         })
         .await?;
-    let document = ExportDocument::new(data, utc(at), session);
+    let document = ExportDocument::new(data, utc(at), session)?;
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_DISPOSITION,

@@ -7,14 +7,18 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::audit::{self, AuditEvent};
 use super::contact_requests::{self, ContactRequestWithHandler};
+use super::contacts::{self, LoggedContact};
 use super::devices::{self, Device};
 use super::enrolment_codes::{self, CodeRecord};
+use super::follow_up::{self, PlanRow};
 use super::interviews::{self, Interview, ListPosition};
 use super::job_preferences::{self, Change, Current};
+use super::jobs::{self, Job};
 use super::messages::{self, ThreadMessage};
 use super::notifications::{self, Notification, Recipient};
 use super::participants::{self, Participant};
 use super::sessions::{self, SessionRecord, Subject};
+use super::status_changes::{self, StatusChange};
 use super::{Page, StoreError};
 use crate::db::{read_transaction, DbConnection};
 
@@ -31,6 +35,12 @@ pub struct ParticipantExport {
     pub interviews: Vec<(Interview, Vec<DateTime<Utc>>)>,
     pub messages: Vec<ThreadMessage>,
     pub contact_requests: Vec<ContactRequestWithHandler>,
+    pub follow_up_plan: PlanRow,
+    pub status_history: Vec<StatusChange>,
+    pub jobs: Vec<Job>,
+    /// The specialist's log of contacts with them, notes included: what is written about a
+    /// person is theirs to read.
+    pub contacts: Vec<LoggedContact>,
     pub devices: Vec<Device>,
     pub sessions: Vec<SessionRecord>,
     pub enrolment_codes: Vec<CodeRecord>,
@@ -85,6 +95,20 @@ pub fn collect(
         let messages = all(|after| messages::list(conn, participant_id, after, BATCH))?;
         let contact_requests =
             all(|after| contact_requests::list(conn, participant_id, after, BATCH))?;
+        let follow_up_plan = follow_up::get(conn, participant_id)?;
+        let status_history = all(|after| status_changes::list(conn, participant_id, after, BATCH))?;
+        let jobs = all(|after| jobs::list(conn, participant_id, after, BATCH))?;
+        let mut logged = Vec::new();
+        let mut position = None;
+        loop {
+            let (found, next) =
+                contacts::list_for_participant(conn, participant_id, position, BATCH)?;
+            logged.extend(found);
+            match next {
+                Some(p) => position = Some(p),
+                None => break,
+            }
+        }
         let owner = Subject::Participant(participant_id);
         let devices = all(|after| devices::list_own(conn, owner, after, BATCH))?;
         let sessions = sessions::history_of(conn, owner)?;
@@ -102,6 +126,10 @@ pub fn collect(
             interviews: with_reminders,
             messages,
             contact_requests,
+            follow_up_plan,
+            status_history,
+            jobs,
+            contacts: logged,
             devices,
             sessions,
             enrolment_codes,
