@@ -86,6 +86,9 @@ pub struct Config {
     pub apns_sandbox: bool,
     /// Days an audit event is kept (0 keeps them for ever).
     pub audit_retention_days: i64,
+    // --- team reports (docs/reports.md) ---
+    /// The IANA time zone whose local days a report's period covers.
+    pub report_time_zone: String,
 }
 
 /// The defaults, as they would appear in a config file.
@@ -124,6 +127,7 @@ struct Defaults {
     apns_topic: &'static str,
     apns_sandbox: bool,
     audit_retention_days: i64,
+    report_time_zone: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -160,6 +164,7 @@ const DEFAULTS: Defaults = Defaults {
     apns_topic: "",
     apns_sandbox: false,
     audit_retention_days: 0,
+    report_time_zone: "Europe/Oslo",
 };
 
 impl Config {
@@ -249,7 +254,20 @@ impl Config {
                 "configuration: IPS_HOUSEKEEPING_INTERVAL_SECONDS must be greater than 0".into(),
             );
         }
+        if self.report_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "configuration: IPS_REPORT_TIME_ZONE must be an IANA time zone such as Europe/Oslo (got {:?})",
+                self.report_time_zone
+            ));
+        }
         Ok(())
+    }
+
+    /// The time zone of report periods (checked at load; Oslo if it cannot be read).
+    pub fn report_zone(&self) -> chrono_tz::Tz {
+        self.report_time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Oslo)
     }
 
     /// The base of absolute links, without a trailing slash.

@@ -5,6 +5,7 @@
 
 mod auth;
 mod calendar;
+mod caseload;
 mod contact_requests;
 mod devices;
 mod export;
@@ -15,6 +16,7 @@ mod me;
 mod messages;
 mod notifications;
 mod participants;
+mod reports;
 mod staff;
 mod teams;
 mod views;
@@ -128,6 +130,11 @@ pub fn table() -> Vec<RouteDef> {
         PATCH "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_update,
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/cancel" => interviews::staff_cancel,
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/outcome" => interviews::staff_outcome,
+
+        GET "/v1/caseload" => caseload::view,
+        GET "/v1/caseload/specialists" => caseload::specialists,
+        POST "/v1/participants/{id:\\d+}/reassign" => caseload::reassign,
+        GET "/v1/teams/{id:\\d+}/report" => reports::team_report,
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Domain types and rules that need no database.
 
+pub mod caseload;
 pub mod device;
 pub mod enrolment_code;
 pub mod ical;
@@ -8,6 +9,7 @@ pub mod job_preferences;
 pub mod notices;
 pub mod password;
 pub mod reminders;
+pub mod reports;
 pub mod roles;
 pub mod settings;
 pub mod texts;

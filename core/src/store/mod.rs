@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod caseload;
 pub mod contact_requests;
 pub mod devices;
 pub mod enrolment_codes;
@@ -18,6 +19,8 @@ pub mod messages;
 pub mod notifications;
 pub mod outbox;
 pub mod participants;
+pub mod reassignments;
+pub mod reports;
 pub mod sessions;
 pub mod staff;
 pub mod teams;
