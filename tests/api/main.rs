@@ -8,6 +8,7 @@
 
 mod auth;
 mod authorization;
+mod caseload;
 mod cli;
 mod contact;
 mod contract;
@@ -23,6 +24,9 @@ mod migrations;
 mod notifications;
 mod participants;
 mod readiness;
+mod reassign;
+mod reports;
+mod seed;
 mod settings;
 mod teams_staff;
 mod withdrawal;
