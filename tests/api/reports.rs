@@ -334,7 +334,7 @@ async fn seeded_team(app: &TestApp) -> World {
     w
 }
 
-fn fidelity<'a>(report: &'a Value, item: u64) -> &'a Value {
+fn fidelity(report: &Value, item: u64) -> &Value {
     report["fidelity"]
         .as_array()
         .unwrap()
