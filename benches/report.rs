@@ -157,7 +157,11 @@ fn seed(conn: &mut DbConnection, total: i64) -> Result<World, StoreError> {
     let mut typical_specialist = 0;
     for (t, size) in sizes.iter().enumerate() {
         let team = t as i64 + 1;
-        teams.push(format!("({team}, 'Team {team}', {}, {})", ts(seeded_at), ts(seeded_at)));
+        teams.push(format!(
+            "({team}, 'Team {team}', {}, {})",
+            ts(seeded_at),
+            ts(seeded_at)
+        ));
         let specialists: Vec<i64> = (0..(size / PARTICIPANTS_PER_SPECIALIST).max(1))
             .map(|_| {
                 staff_id += 1;
@@ -238,8 +242,14 @@ fn seed(conn: &mut DbConnection, total: i64) -> Result<World, StoreError> {
             if rng.gen_bool(0.2) {
                 let at = last + Duration::days(rng.gen_range(1..120));
                 if at < seeded_at {
-                    let reason = ["work", "education", "withdrew", "moved", "lost_contact", "other"]
-                        [rng.gen_range(0..6)];
+                    let reason = [
+                        "work",
+                        "education",
+                        "withdrew",
+                        "moved",
+                        "lost_contact",
+                        "other",
+                    ][rng.gen_range(0..6)];
                     history.push(format!(
                         "({p}, '{status}', 'closed', '{reason}', {}, 'staff', {specialist})",
                         ts(at)
