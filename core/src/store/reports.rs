@@ -1,6 +1,6 @@
 //! The facts a team report is computed from (`domain::reports`), loaded in one read snapshot.
 //!
-//! Eleven queries, each over one team's rows only and each through an index that starts with the
+//! Ten queries, each over one team's rows only, each reachable through an index that starts with the
 //! team or the participant (`participants_team_idx`, then the per-participant indexes of
 //! `status_changes`, `jobs` and `contact_requests`; `contacts_team_idx` for the contact log), so
 //! the cost follows the size of the team and the period, not of the whole database. The per-case
