@@ -95,6 +95,9 @@ pub struct Config {
     /// Unreached outreach attempts, since the participant was last reached, before a case may be
     /// closed as `lost_contact` (fidelity item 25).
     pub outreach_attempts_before_closing: i64,
+    // --- team reports (docs/reports.md) ---
+    /// The IANA time zone whose local days a report's period covers.
+    pub report_time_zone: String,
 }
 
 /// The defaults, as they would appear in a config file.
@@ -136,6 +139,7 @@ struct Defaults {
     alert_follow_up_lead_hours: i64,
     alert_no_employer_contact_days: i64,
     outreach_attempts_before_closing: i64,
+    report_time_zone: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -175,6 +179,7 @@ const DEFAULTS: Defaults = Defaults {
     alert_follow_up_lead_hours: 24,
     alert_no_employer_contact_days: 30,
     outreach_attempts_before_closing: 3,
+    report_time_zone: "Europe/Oslo",
 };
 
 impl Config {
@@ -264,6 +269,12 @@ impl Config {
                 "configuration: IPS_HOUSEKEEPING_INTERVAL_SECONDS must be greater than 0".into(),
             );
         }
+        if self.report_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(format!(
+                "configuration: IPS_REPORT_TIME_ZONE must be an IANA time zone such as Europe/Oslo (got {:?})",
+                self.report_time_zone
+            ));
+        }
         self.check_follow_up()?;
         Ok(())
     }
@@ -294,6 +305,13 @@ impl Config {
             no_employer_contact: chrono::Duration::days(self.alert_no_employer_contact_days),
             outreach_attempts_before_closing: self.outreach_attempts_before_closing,
         }
+    }
+
+    /// The time zone of report periods (checked at load; Oslo if it cannot be read).
+    pub fn report_zone(&self) -> chrono_tz::Tz {
+        self.report_time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Oslo)
     }
 
     /// The base of absolute links, without a trailing slash.

@@ -373,6 +373,19 @@ diesel::table! {
     }
 }
 
+// --- reassignments (migration 000012) ---
+diesel::table! {
+    reassignments (id) {
+        id -> BigInt,
+        participant_id -> BigInt,
+        from_specialist_id -> BigInt,
+        to_specialist_id -> BigInt,
+        note -> Nullable<Text>,
+        reassigned_by -> BigInt,
+        reassigned_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(interviews -> participants (participant_id));
 diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(staff -> teams (team_id));
@@ -418,4 +431,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     contacts,
     alerts,
+    reassignments,
 );

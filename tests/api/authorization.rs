@@ -175,6 +175,12 @@ mod classes {
     /// An employer contact naming A (`participant_id` in the body): A's specialist and A's team's
     /// supervisor; other staff are answered as for a participant that does not exist (422).
     pub const EMPLOYER_CONTACT: Class = Class::new("employer contact about A", "401  403 403 403 ok  404 404 ok  404 403");
+    /// A supervisor's view of their own team's specialists: every supervisor has one; specialists
+    /// and admins are refused by role.
+    pub const TEAM_OVERVIEW: Class   = Class::new("team overview",        "401  403 403 403 403 403 403 ok  ok  403");
+    /// A's team's report: its supervisor only; specialists and admins are refused by role, for
+    /// every team alike; another team's supervisor does not find it.
+    pub const TEAM_REPORT: Class     = Class::new("A's team's report",    "401  403 403 403 403 403 403 ok  404 403");
 }
 
 use classes::*;
@@ -203,6 +209,8 @@ enum Body {
     ReadUpTo,
     ContactRequest,
     HandleContactRequest,
+    /// Names the colleague as A's new specialist.
+    Reassign,
     Interview,
     InterviewPatch,
     Outcome,
@@ -339,6 +347,12 @@ const MATRIX: &[Row] = &[
     row("GET",    "/v1/me/jobs",                                              ME,              Body::None),
     row("POST",   "/v1/me/jobs",                                              ME,              Body::Job),
     row("POST",   "/v1/me/jobs/{id}/end",                                     ME_RECORD,       Body::JobEnd),
+    row("GET",    "/v1/caseload",                                             CASELOAD_INDEX,  Body::None),
+    row("GET",    "/v1/caseload/specialists",                                 TEAM_OVERVIEW,   Body::None),
+    // Reassignment is the supervisor's (OVERSIGHT): A moves to the colleague in the supervisor's
+    // column, after every other call on A has run.
+    row("POST",   "/v1/participants/{id}/reassign",                           OVERSIGHT,       Body::Reassign),
+    row("GET",    "/v1/teams/{id}/report",                                    TEAM_REPORT,     Body::None),
 ];
 
 /// The routes the app serves, as (method, OpenAPI path), in the table's order, each once.
@@ -840,6 +854,7 @@ impl Fixture {
             Body::ReadUpTo => json!({ "up_to_id": ids.message }),
             Body::ContactRequest => json!({ "kind": "benefits_counselling" }),
             Body::HandleContactRequest => json!({ "status": "handled" }),
+            Body::Reassign => json!({ "specialist_id": self.world.colleague_id }),
             Body::Interview => interview("Matrix Employer"),
             Body::InterviewPatch => json!({ "notes": "Bring the CV" }),
             Body::Outcome => json!({ "outcome": "waiting" }),

@@ -9,6 +9,7 @@
 mod auth;
 mod authorization;
 mod case_status;
+mod caseload;
 mod cli;
 mod contact;
 mod contacts;
@@ -27,6 +28,9 @@ mod migrations;
 mod notifications;
 mod participants;
 mod readiness;
+mod reassign;
+mod reports;
+mod seed;
 mod settings;
 mod teams_staff;
 mod withdrawal;

@@ -5,6 +5,7 @@
 
 mod auth;
 mod calendar;
+mod caseload;
 mod contact_requests;
 mod contacts;
 mod devices;
@@ -18,6 +19,7 @@ mod me;
 mod messages;
 mod notifications;
 mod participants;
+mod reports;
 mod staff;
 mod teams;
 mod views;
@@ -150,6 +152,10 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/me/jobs" => jobs::me_list,
         POST "/v1/me/jobs" => jobs::me_create,
         POST "/v1/me/jobs/{id:\\d+}/end" => jobs::me_end,
+        GET "/v1/caseload" => caseload::view,
+        GET "/v1/caseload/specialists" => caseload::specialists,
+        POST "/v1/participants/{id:\\d+}/reassign" => caseload::reassign,
+        GET "/v1/teams/{id:\\d+}/report" => reports::team_report,
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Domain types and rules that need no database.
 
 pub mod case_status;
+pub mod caseload;
 pub mod contacts;
 pub mod device;
 pub mod enrolment_code;
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod notices;
 pub mod password;
 pub mod reminders;
+pub mod reports;
 pub mod roles;
 pub mod settings;
 pub mod texts;

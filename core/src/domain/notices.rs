@@ -44,6 +44,8 @@ pub enum Notice {
     InterviewCancelledElsewhere,
     /// To the participant: their specialist wrote to them (the words stay in the app).
     NewMessage,
+    /// To the participant: their supervisor gave them a new job specialist, named here.
+    NewSpecialist { name: String },
     /// A kind this version does not know, or whose subject is gone.
     Other,
 }
@@ -120,6 +122,17 @@ pub fn render(language: Language, surface: Surface, notice: &Notice) -> Rendered
             say(language, Text::NewMessageTitle),
             say(language, Text::NewMessageBody),
         ),
+        Notice::NewSpecialist { name } => match surface {
+            Surface::InApp => (
+                say(language, Text::NewSpecialistTitle { name }),
+                say(language, Text::NewSpecialistBody { name }),
+            ),
+            // Previews or not: a specialist's name on a lock screen says "this person is in IPS".
+            Surface::LockScreen { .. } => (
+                say(language, Text::NewContactPersonTitle),
+                say(language, Text::OpenAppForDetails),
+            ),
+        },
         Notice::Other => (
             say(language, Text::NotificationTitle),
             say(language, Text::OpenAppForDetails),
@@ -172,6 +185,23 @@ mod tests {
         );
         assert_eq!(previewed.body, "Job interview at Rema 1000.");
         assert!(!previewed.body.contains("Butikk"));
+    }
+
+    #[test]
+    fn a_new_specialist_is_named_in_the_app_and_never_on_the_lock_screen() {
+        let notice = Notice::NewSpecialist {
+            name: "Kari Nordmann".into(),
+        };
+        let in_app = render(Language::Nb, Surface::InApp, &notice);
+        assert_eq!(in_app.title, "Din nye jobbspesialist er Kari Nordmann");
+        assert!(in_app.body.starts_with("Kari Nordmann følger deg opp"));
+        let english = render(Language::En, Surface::InApp, &notice);
+        assert_eq!(english.title, "Your new job specialist is Kari Nordmann");
+        for previews in [false, true] {
+            let push = render(Language::En, Surface::LockScreen { previews }, &notice);
+            assert_eq!(push.title, "You have a new contact person");
+            assert!(!push.title.contains("Kari") && !push.body.contains("Kari"));
+        }
     }
 
     #[test]

@@ -49,6 +49,14 @@ pub enum Text<'a> {
     NewMessageTitle,
     /// Where to read it.
     NewMessageBody,
+    // --- a new job specialist (reassignment) ---
+    /// Inside the app: who the participant's new job specialist is.
+    NewSpecialistTitle { name: &'a str },
+    /// Inside the app: what that means for them.
+    NewSpecialistBody { name: &'a str },
+    /// On a lock screen: that their contact person changed, without a name (a specialist's name
+    /// would tell anyone nearby that the person is in IPS).
+    NewContactPersonTitle,
 }
 
 pub fn render(language: Language, text: Text<'_>) -> String {
@@ -143,6 +151,20 @@ pub fn render(language: Language, text: Text<'_>) -> String {
         (Language::En, Text::NewMessageBody) => "Open the app to read it.".into(),
         (Language::Nb, Text::NotificationTitle) => "Nytt varsel".into(),
         (Language::En, Text::NotificationTitle) => "New notification".into(),
+        (Language::Nb, Text::NewSpecialistTitle { name }) => {
+            format!("Din nye jobbspesialist er {name}")
+        }
+        (Language::En, Text::NewSpecialistTitle { name }) => {
+            format!("Your new job specialist is {name}")
+        }
+        (Language::Nb, Text::NewSpecialistBody { name }) => format!(
+            "{name} følger deg opp fra nå av og er den du kan kontakte. Kontaktinformasjonen finner du under teamet ditt i appen."
+        ),
+        (Language::En, Text::NewSpecialistBody { name }) => format!(
+            "{name} will support you from now on and is the person to contact. You will find their contact details under your team in the app."
+        ),
+        (Language::Nb, Text::NewContactPersonTitle) => "Du har fått en ny kontaktperson".into(),
+        (Language::En, Text::NewContactPersonTitle) => "You have a new contact person".into(),
     }
 }
 

@@ -6,6 +6,8 @@ use super::interviews::{self, Interview};
 use super::messages;
 use super::notifications::{self, Notification, Recipient};
 use super::participants::{self, Caseload, Participant};
+use super::reassignments::SPECIALIST_CHANGED_KIND;
+use super::staff;
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::notices::{InterviewFacts, Notice};
@@ -56,6 +58,15 @@ pub fn participant_notice(
             Notice::InterviewCancelled(facts(&i, &participant.time_zone))
         }
         (messages::NEW_MESSAGE_KIND, _) => Notice::NewMessage,
+        (SPECIALIST_CHANGED_KIND, _) => match n.payload_id("specialist_id") {
+            Some(id) => match staff::get(conn, id).found()? {
+                Some(specialist) => Notice::NewSpecialist {
+                    name: specialist.name,
+                },
+                None => Notice::Other,
+            },
+            None => Notice::Other,
+        },
         _ => Notice::Other,
     })
 }

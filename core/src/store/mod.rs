@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod caseload;
 pub mod contact_requests;
 pub mod contacts;
 pub mod devices;
@@ -21,6 +22,8 @@ pub mod messages;
 pub mod notifications;
 pub mod outbox;
 pub mod participants;
+pub mod reassignments;
+pub mod reports;
 pub mod sessions;
 pub mod staff;
 pub mod status_changes;
