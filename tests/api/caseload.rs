@@ -210,8 +210,9 @@ async fn the_caseload_comes_most_urgent_first() {
     // A snooze that has not run out keeps the alert off the count.
     assert_eq!(row(&view, "Snoozed")["open_alerts"], 0);
     let nothing = row(&view, "Nothing");
-    assert_eq!(nothing["phase"], Value::Null);
-    assert_eq!(nothing["due_at"], Value::Null);
+    // Every enrolment makes a plan: weekly job search, first due a week on.
+    assert_eq!(nothing["phase"], "job_search");
+    assert!(nothing["due_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(nothing["last_contact_at"], Value::Null);
 
     // One audit row per participant shown.
@@ -273,7 +274,7 @@ async fn filters_narrow_the_caseload() {
     assert_eq!(get("phase=established_job".into()).await, ["Due in 3 days"]);
     assert_eq!(
         get("phase=job_search".into()).await,
-        ["Due alert", "Interview soon", "Snoozed"]
+        ["Due alert", "Interview soon", "Snoozed", "Nothing"]
     );
     assert_eq!(get("status=closed".into()).await, ["Closed"]);
     assert_eq!(get("status=in_work".into()).await, Vec::<String>::new());
@@ -308,8 +309,8 @@ async fn a_supervisor_sees_the_whole_team_and_a_specialist_only_their_own() {
     assert_eq!(all.len(), 8);
     assert_eq!(
         &all[..3],
-        ["Overdue alert", "The colleague's", "Due alert"],
-        "the colleague's overdue alert sorts after the specialist's, whose plan has a due time"
+        ["The colleague's", "Overdue alert", "Due alert"],
+        "both have an overdue-type alert; the colleague's plan (made at enrolment, due a week on) is due sooner"
     );
     assert!(!all.contains(&"Another team's".to_owned()));
     let colleagues = app

@@ -114,6 +114,11 @@ pub fn status(
 
 /// A participant's follow-up plan, due at `due_at` (none: closed).
 pub fn plan(app: &TestApp, participant: i64, phase: &str, due_at: Option<&str>) {
+    // An enrolment through the API already made a plan; this one replaces it.
+    run(
+        app,
+        &format!("DELETE FROM follow_up_plans WHERE participant_id = {participant}"),
+    );
     run(
         app,
         &format!(
