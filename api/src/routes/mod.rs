@@ -3,6 +3,7 @@
 //! The same list registers the routes and is what the contract test compares with
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
+mod alerts;
 mod auth;
 mod calendar;
 mod contact_requests;
@@ -128,6 +129,12 @@ pub fn table() -> Vec<RouteDef> {
         PATCH "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}" => interviews::staff_update,
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/cancel" => interviews::staff_cancel,
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/outcome" => interviews::staff_outcome,
+
+        GET "/v1/alerts" => alerts::list,
+        GET "/v1/alerts/{id:\\d+}" => alerts::get,
+        POST "/v1/alerts/{id:\\d+}/acknowledge" => alerts::acknowledge,
+        POST "/v1/alerts/{id:\\d+}/snooze" => alerts::snooze,
+        POST "/v1/alerts/{id:\\d+}/resolve" => alerts::resolve,
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Domain types and rules that need no database.
 
+pub mod alerts;
 pub mod device;
 pub mod enrolment_code;
 pub mod ical;
@@ -12,6 +13,7 @@ pub mod roles;
 pub mod settings;
 pub mod texts;
 pub mod tokens;
+pub mod working_hours;
 
 pub use roles::{
     ClosedReason, ContactRequestKind, ContactRequestStatus, Disclosure, Goal, Language,

@@ -30,6 +30,9 @@ macro_rules! text_enum {
     };
 }
 
+/// Other domain modules declare their stored sets with the same macro.
+pub(crate) use text_enum;
+
 text_enum! {
     /// A staff member's role. Participants are not staff: their sessions carry no role row.
     Role { Specialist => "specialist", Supervisor => "supervisor", Admin => "admin" }
