@@ -7,8 +7,8 @@
 //!
 //! The world: participants A and B of the same specialist, C of a specialist in another team, and a
 //! spare participant D for the public enrol/refresh routes; every one of A, B and C has an
-//! interview, a message, a contact request, job preferences, a push device, a calendar feed and an
-//! outstanding enrolment code. Every text of theirs carries their name ("Alpha", "Bravo", ...), so a
+//! interview, a message, a contact request (and so an alert to their specialist), job preferences, a
+//! push device, a calendar feed and an outstanding enrolment code. Every text of theirs carries their name ("Alpha", "Bravo", ...), so a
 //! leak shows as a foreign name in a response. The victim is always A (A's records, A's team, A's
 //! specialist's account and push device).
 //!
@@ -172,6 +172,8 @@ mod classes {
     pub const STAFF_LIST: Class      = Class::new("staff list",           "401  403 403 403 403 403 403 ok  ok  ok");
     /// A's specialist's account: themselves, their supervisor and admins.
     pub const STAFF_MEMBER: Class    = Class::new("A's specialist",       "401  403 403 403 ok  404 404 ok  404 ok");
+    /// An alert about A: A's specialist and A's team's supervisor only, like A's records.
+    pub const ALERT: Class           = Class::new("alert about A",        "401  403 403 403 ok  404 404 ok  404 403");
 }
 
 use classes::*;
@@ -203,6 +205,7 @@ enum Body {
     Interview,
     InterviewPatch,
     Outcome,
+    Snooze,
 }
 
 /// One row of the matrix: a route of the table, its class and the body it is sent.
@@ -309,6 +312,12 @@ const MATRIX: &[Row] = &[
     row("GET",    "/v1/me/interviews/{id}/ics",                               ME_RECORD,       Body::None),
     row("POST",   "/v1/me/calendar-feed",                                     ME,              Body::None),
     row("DELETE", "/v1/me/calendar-feed",                                     ME,              Body::None),
+
+    row("GET",    "/v1/alerts",                                               CASELOAD_INDEX,  Body::None),
+    row("GET",    "/v1/alerts/{id}",                                          ALERT,           Body::None),
+    row("POST",   "/v1/alerts/{id}/acknowledge",                              ALERT,           Body::None),
+    row("POST",   "/v1/alerts/{id}/snooze",                                   ALERT,           Body::Snooze),
+    row("POST",   "/v1/alerts/{id}/resolve",                                  ALERT,           Body::EmptyObject),
 ];
 
 /// The routes the app serves, as (method, OpenAPI path), in the table's order, each once.
@@ -384,6 +393,7 @@ struct Ids {
     calendar_token: String,
     notification: i64,
     staff_notification: i64,
+    alert: i64,
 }
 
 impl Ids {
@@ -401,6 +411,7 @@ impl Ids {
             staff: 900_000_009,
             notification: 900_000_010,
             staff_notification: 900_000_011,
+            alert: 900_000_012,
             calendar_token: ips_core::domain::tokens::generate(
                 ips_core::domain::tokens::TokenKind::CalendarFeed,
             ),
@@ -433,6 +444,7 @@ fn fill(template: &str, ids: &Ids) -> String {
             "teams" => ids.team.to_string(),
             "staff" => ids.staff.to_string(),
             "calendar" => ids.calendar_token.clone(),
+            "alerts" => ids.alert.to_string(),
             _ => panic!("{template}: no id kind for {segment}; teach `fill` about it"),
         };
         out.push(value);
@@ -589,6 +601,18 @@ fn sent_notifications(app: &TestApp, participant: i64, specialist: i64) -> (i64,
     )
 }
 
+/// The first alert about the participant.
+fn first_alert_about(app: &TestApp, participant: i64) -> i64 {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.get().unwrap();
+    let rows: Vec<NotificationId> = diesel::sql_query(format!(
+        "SELECT id FROM alerts WHERE participant_id = {participant} ORDER BY id LIMIT 1"
+    ))
+    .load(&mut *conn)
+    .unwrap();
+    rows.first().map(|r| r.id).expect("an alert")
+}
+
 /// The whole world the matrix runs in.
 struct Fixture {
     app: TestApp,
@@ -603,6 +627,8 @@ struct Fixture {
     /// A notification in A's inbox, and one in A's specialist's.
     a_notification: i64,
     specialist_notification: i64,
+    /// An alert about A (a waiting contact request), raised by the worker's scan.
+    a_alert: i64,
     /// D's outstanding enrolment code and refresh token, for the public routes.
     d_code: String,
     d_refresh: String,
@@ -665,6 +691,12 @@ impl Fixture {
         )
         .await
         .ok();
+        // The worker's scan raises alerts about the waiting requests of A, B and C.
+        ips_worker::scans::AlertScanner::new(app.db.clone(), Default::default())
+            .tick(std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
+        let a_alert = first_alert_about(&app, a.id);
         let (a_notification, specialist_notification) =
             sent_notifications(&app, a.id, world.specialist_id);
         Fixture {
@@ -678,6 +710,7 @@ impl Fixture {
             specialist_device,
             a_notification,
             specialist_notification,
+            a_alert,
             d_code,
             d_refresh,
         }
@@ -714,6 +747,7 @@ impl Fixture {
             calendar_token: self.a.calendar_token.clone(),
             notification: self.a_notification,
             staff_notification: self.specialist_notification,
+            alert: self.a_alert,
         }
     }
 
@@ -769,6 +803,9 @@ impl Fixture {
             Body::Interview => interview("Matrix Employer"),
             Body::InterviewPatch => json!({ "notes": "Bring the CV" }),
             Body::Outcome => json!({ "outcome": "waiting" }),
+            Body::Snooze => {
+                json!({ "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() })
+            }
         })
     }
 
@@ -800,6 +837,7 @@ impl Fixture {
             "contact-requests" => vec![a.contact_request],
             "devices" => vec![a.device],
             "sessions" => vec![a.session, self.a_spare_session],
+            "alerts" => vec![self.a_alert],
             _ => vec![],
         };
         if kind == "devices" && caller != Caller::Specialist {
