@@ -17,7 +17,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
+use diesel::sql_types::{BigInt, Bool, Timestamp};
 
 use super::alerts::{self, Alert, Cause, NewAlert, Woken};
 use super::StoreError;
@@ -302,6 +302,16 @@ pub fn unanswered_messages(
     Ok(batch)
 }
 
+#[derive(QueryableByName)]
+struct RequestRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    participant_id: i64,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+}
+
 /// Call-me and benefits-counselling requests open for `waiting` or longer, not yet alerted.
 pub fn waiting_requests(
     conn: &mut DbConnection,
@@ -309,20 +319,35 @@ pub fn waiting_requests(
     waiting: Duration,
     limit: i64,
 ) -> Result<Batch, StoreError> {
-    let rows = load_batch!(
-        conn,
-        contact_requests::table
+    let cutoff = now - waiting;
+    let rows: Vec<(i64, i64, NaiveDateTime)> = match conn {
+        DbConnection::Postgresql(pg) => contact_requests::table
             .filter(sql::<Bool>(REQUEST_WAITING))
-            .filter(contact_requests::created_at.le(now - waiting))
+            .filter(contact_requests::created_at.le(cutoff))
             .order(contact_requests::created_at)
             .limit(limit)
             .select((
                 contact_requests::id,
                 contact_requests::participant_id,
-                contact_requests::created_at
-            )),
-        (i64, i64, NaiveDateTime)
-    );
+                contact_requests::created_at,
+            ))
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        // SQLite would rather walk the older (status, created_at) index, which also holds every
+        // open request already alerted; naming the partial index keeps the cost to what is due.
+        DbConnection::Sqlite(lite) => diesel::sql_query(format!(
+            "SELECT id, participant_id, created_at FROM contact_requests \
+             INDEXED BY contact_requests_alert_check_idx \
+             WHERE {REQUEST_WAITING} AND created_at <= ? ORDER BY created_at LIMIT ?"
+        ))
+        .bind::<Timestamp, _>(cutoff)
+        .bind::<BigInt, _>(limit)
+        .load::<RequestRow>(lite)?
+        .into_iter()
+        .map(|r| (r.id, r.participant_id, r.created_at))
+        .collect(),
+    };
     let mut batch = Batch {
         taken: rows.len(),
         ..Batch::default()
