@@ -87,7 +87,10 @@ fn literal(at: NaiveDateTime) -> String {
 /// `at` plus `seconds` (an SQL expression), per backend.
 fn plus_seconds(postgres: bool, at: NaiveDateTime, seconds: &str) -> String {
     if postgres {
-        format!("(TIMESTAMP {} + ({seconds}) * INTERVAL '1 second')", literal(at))
+        format!(
+            "(TIMESTAMP {} + ({seconds}) * INTERVAL '1 second')",
+            literal(at)
+        )
     } else {
         format!(
             "strftime('%Y-%m-%d %H:%M:%f', {}, '+' || ({seconds}) || ' seconds')",
@@ -137,8 +140,8 @@ fn seed(
     let month = 30 * 24 * 3600;
     diesel::sql_query(format!(
         "INSERT INTO follow_up_plans (participant_id, phase, cadence_days, due_at, follow_up_check_at, \
-         follow_up_check_stage, employer_check_at, version, updated_at, updated_by_kind) \
-         SELECT id, 'job_search', 7, {}, {}, 'due', {}, 1, {stamp}, 'system' \
+         follow_up_check_stage, employer_check_at, version, updated_at, updated_by_kind, started_at) \
+         SELECT id, 'job_search', 7, {}, {}, 'due', {}, 1, {stamp}, 'system', {stamp} \
          FROM participants WHERE id > {before}",
         plus_seconds(pg, at, &format!("86400 + 60 + id % {week}")),
         plus_seconds(pg, at, &format!("60 + id % {week}")),

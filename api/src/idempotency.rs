@@ -97,7 +97,7 @@ enum Outcome {
 /// What [`run_once`] did: created the record (its view as JSON), or found the answer stored for
 /// an earlier request with the same key.
 pub enum Once {
-    Created(String),
+    Created(StatusCode, String),
     Replayed(StatusCode, String),
 }
 
@@ -105,14 +105,15 @@ impl Once {
     /// The JSON body, fresh or replayed.
     pub fn body(&self) -> &str {
         match self {
-            Once::Created(body) | Once::Replayed(_, body) => body,
+            Once::Created(_, body) | Once::Replayed(_, body) => body,
         }
     }
 
-    /// The answer: 201 with the new record, or the stored answer marked `Idempotent-Replayed`.
+    /// The answer: 201 with the new record (or the status asked of [`run_once_as`]), or the stored
+    /// answer marked `Idempotent-Replayed`.
     pub fn respond(self) -> HttpResponse {
         match self {
-            Once::Created(body) => json_response(StatusCode::CREATED, body),
+            Once::Created(status, body) => json_response(status, body),
             Once::Replayed(status, body) => {
                 let mut response = json_response(status, body);
                 response.headers_mut().insert(
@@ -152,7 +153,22 @@ where
     V: Serialize + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<Result<V, ApiError>, StoreError> + Send + 'static,
 {
-    let status = StatusCode::CREATED;
+    run_once_as(db, subject, key, StatusCode::CREATED, create).await
+}
+
+/// [`run_once`] for a POST that changes a record rather than creating one: the first answer is
+/// `status` (say 200), and a retry replays it.
+pub async fn run_once_as<V, F>(
+    db: &Db,
+    subject: Subject,
+    key: Option<IdempotencyKey>,
+    status: StatusCode,
+    create: F,
+) -> Result<Once, ApiError>
+where
+    V: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<Result<V, ApiError>, StoreError> + Send + 'static,
+{
     let in_transaction = key.clone();
     let result = db
         .write(move |conn| {
@@ -196,7 +212,7 @@ where
         (Err(e), _) => return Err(e.into()),
     };
     match outcome {
-        Outcome::Created(body) => Ok(Once::Created(body)),
+        Outcome::Created(body) => Ok(Once::Created(status, body)),
         Outcome::Stored(stored) => {
             let same = key.as_ref().is_some_and(|k| stored.answers(&k.fingerprint));
             if !same {

@@ -88,6 +88,15 @@ pub struct Config {
     pub apns_sandbox: bool,
     /// Days an audit event is kept (0 keeps them for ever).
     pub audit_retention_days: i64,
+    // --- follow-up plans (docs/follow-up.md) ---
+    /// Hours before a plan's `due_at` that the "follow-up due" alert is raised.
+    pub alert_follow_up_lead_hours: i64,
+    /// Days after enrolment without an employer contact about the participant before the
+    /// "no employer contact" alert (IPS principle 5: job search within a month).
+    pub alert_no_employer_contact_days: i64,
+    /// Unreached outreach attempts, since the participant was last reached, before a case may be
+    /// closed as `lost_contact` (fidelity item 25).
+    pub outreach_attempts_before_closing: i64,
     // --- alerts to specialists (docs/follow-up.md, "Alerts") ---
     /// Seconds between the worker's alert scans.
     pub alert_scan_interval_seconds: u64,
@@ -141,6 +150,9 @@ struct Defaults {
     apns_topic: &'static str,
     apns_sandbox: bool,
     audit_retention_days: i64,
+    alert_follow_up_lead_hours: i64,
+    alert_no_employer_contact_days: i64,
+    outreach_attempts_before_closing: i64,
     alert_scan_interval_seconds: u64,
     alert_scan_batch: i64,
     alert_outcome_grace_hours: i64,
@@ -184,6 +196,9 @@ const DEFAULTS: Defaults = Defaults {
     apns_topic: "",
     apns_sandbox: false,
     audit_retention_days: 0,
+    alert_follow_up_lead_hours: 24,
+    alert_no_employer_contact_days: 30,
+    outreach_attempts_before_closing: 3,
     alert_scan_interval_seconds: 60,
     alert_scan_batch: 500,
     alert_outcome_grace_hours: 4,
@@ -280,8 +295,37 @@ impl Config {
                 "configuration: IPS_HOUSEKEEPING_INTERVAL_SECONDS must be greater than 0".into(),
             );
         }
+        self.check_follow_up()?;
         self.check_alerts()?;
         Ok(())
+    }
+
+    fn check_follow_up(&self) -> Result<(), String> {
+        if !(0..=24 * 30).contains(&self.alert_follow_up_lead_hours) {
+            return Err(
+                "configuration: IPS_ALERT_FOLLOW_UP_LEAD_HOURS must be from 0 to 720".into(),
+            );
+        }
+        if !(1..=365).contains(&self.alert_no_employer_contact_days) {
+            return Err(
+                "configuration: IPS_ALERT_NO_EMPLOYER_CONTACT_DAYS must be from 1 to 365".into(),
+            );
+        }
+        if !(1..=20).contains(&self.outreach_attempts_before_closing) {
+            return Err(
+                "configuration: IPS_OUTREACH_ATTEMPTS_BEFORE_CLOSING must be from 1 to 20".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The follow-up rules this configuration sets.
+    pub fn follow_up_rules(&self) -> crate::domain::follow_up::Rules {
+        crate::domain::follow_up::Rules {
+            lead: chrono::Duration::hours(self.alert_follow_up_lead_hours),
+            no_employer_contact: chrono::Duration::days(self.alert_no_employer_contact_days),
+            outreach_attempts_before_closing: self.outreach_attempts_before_closing,
+        }
     }
 
     fn check_alerts(&self) -> Result<(), String> {

@@ -309,6 +309,7 @@ diesel::table! {
         updated_at -> Timestamp,
         updated_by_kind -> Text,
         updated_by_id -> Nullable<BigInt>,
+        started_at -> Timestamp,
     }
 }
 

@@ -474,8 +474,9 @@ async fn a_withdrawal_is_alerted_once_and_stays_until_staff_resolve_it() {
     );
 }
 
-/// Sets the participant's follow-up plan, as the plans' own code does: due at `due`, the scan's
-/// check at `check` and stage, the employer watch at `employer`.
+/// Moves the scanner's columns of the participant's plan (made with the enrolment), as time
+/// passing would: due at `due`, the scan's check at `check` and stage, the employer watch at
+/// `employer`.
 fn set_plan(
     app: &TestApp,
     pid: i64,
@@ -483,34 +484,16 @@ fn set_plan(
     check: Option<(NaiveDateTime, &str)>,
     employer: Option<NaiveDateTime>,
 ) {
-    let mut conn = db(app);
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        follow_up_plans::table.filter(follow_up_plans::participant_id.eq(pid)),
-    ))
-    .get_result(&mut *conn)
-    .unwrap();
-    if !exists {
-        diesel::insert_into(follow_up_plans::table)
-            .values((
-                follow_up_plans::participant_id.eq(pid),
-                follow_up_plans::phase.eq("job_search"),
-                follow_up_plans::cadence_days.eq(7),
-                follow_up_plans::version.eq(1),
-                follow_up_plans::updated_at.eq(Utc::now().naive_utc()),
-                follow_up_plans::updated_by_kind.eq("system"),
-            ))
-            .execute(&mut *conn)
-            .unwrap();
-    }
-    diesel::update(follow_up_plans::table.find(pid))
+    let changed = diesel::update(follow_up_plans::table.find(pid))
         .set((
             follow_up_plans::due_at.eq(due),
             follow_up_plans::follow_up_check_at.eq(check.map(|c| c.0)),
             follow_up_plans::follow_up_check_stage.eq(check.map(|c| c.1)),
             follow_up_plans::employer_check_at.eq(employer),
         ))
-        .execute(&mut *conn)
+        .execute(&mut *db(app))
         .unwrap();
+    assert_eq!(changed, 1, "the enrolment made a plan");
 }
 
 #[tokio::test]
@@ -564,34 +547,82 @@ async fn a_follow_up_falls_due_then_overdue_each_once_and_goes_when_the_due_time
         .unwrap();
     assert_eq!(check, None, "nothing more to look at until the plan moves");
 
-    // A contact moves the due time: the overdue alert goes.
-    let next = (Utc::now() + Duration::days(7)).naive_utc();
-    set_plan(
-        &s.app,
-        s.pid,
-        Some(next),
-        Some((next - Duration::hours(24), "due")),
-        None,
-    );
-    resolve_gone(&s.app, s.pid).await;
+    // A contact that reached the participant moves the due time: the overdue alert goes.
+    s.app
+        .post(
+            &format!("/v1/participants/{}/contacts", s.pid),
+            Some(&s.w.specialist),
+            json!({ "channel": "meeting", "note": "Snakket om CV-en" }),
+        )
+        .await
+        .ok();
     assert_resolved_by_cause(&alert(&s, overdue["id"].as_i64().unwrap()).await);
-    assert_eq!(scan_repeatedly(&s.app).await, 0);
+    let plan = s
+        .app
+        .get(
+            &format!("/v1/participants/{}/follow-up-plan", s.pid),
+            &s.w.specialist,
+        )
+        .await
+        .ok();
+    assert!(
+        plan["due_at"].as_str().is_some_and(|d| d > "2026"),
+        "{plan}"
+    );
+    assert_eq!(
+        scan_repeatedly(&s.app).await,
+        0,
+        "the new due time is a week ahead"
+    );
 }
 
 #[tokio::test]
-async fn a_closed_case_ends_its_follow_up_alerts_and_the_withdrawal_is_alerted() {
+async fn a_closed_case_ends_its_follow_up_alerts_and_a_withdrawal_is_alerted() {
     let s = setup("Nora Dahl").await;
     let due = ago(Duration::minutes(10));
-    set_plan(&s.app, s.pid, Some(due), Some((due, "overdue")), None);
-    assert_eq!(scan_repeatedly(&s.app).await, 1);
+    set_plan(
+        &s.app,
+        s.pid,
+        Some(due),
+        Some((due, "overdue")),
+        Some(ago(Duration::minutes(1))),
+    );
+    assert_eq!(scan_repeatedly(&s.app).await, 2);
     let overdue = the_one_alert(&s, "follow_up_overdue", None).await;
+    let employer = the_one_alert(&s, "no_employer_contact", None).await;
+    // The specialist closes the case: both causes are gone at once.
     s.app
-        .post("/v1/me/withdraw", Some(&s.token), json!({}))
+        .post(
+            &format!("/v1/participants/{}/status", s.pid),
+            Some(&s.w.specialist),
+            json!({ "to": "closed", "closed_reason": "moved" }),
+        )
         .await
         .ok();
-    assert_eq!(scan_repeatedly(&s.app).await, 1);
-    the_one_alert(&s, "participant_withdrew", None).await;
     assert_resolved_by_cause(&alert(&s, overdue["id"].as_i64().unwrap()).await);
+    assert_resolved_by_cause(&alert(&s, employer["id"].as_i64().unwrap()).await);
+    assert_eq!(scan_repeatedly(&s.app).await, 0);
+
+    // Another participant withdraws with an overdue follow-up: it goes, and the withdrawal is
+    // alerted.
+    let (other, other_token) = s.app.participant(&s.w.specialist, "Rolf Ek").await;
+    set_plan(&s.app, other, Some(due), Some((due, "overdue")), None);
+    assert_eq!(scan_repeatedly(&s.app).await, 1);
+    let found = list(&s.app, &s.w.specialist, &format!("participant_id={other}")).await;
+    assert_eq!(found.len(), 1);
+    s.app
+        .post("/v1/me/withdraw", Some(&other_token), json!({}))
+        .await
+        .ok();
+    assert_resolved_by_cause(&alert(&s, found[0]["id"].as_i64().unwrap()).await);
+    assert_eq!(scan_repeatedly(&s.app).await, 1);
+    let withdrew = list(
+        &s.app,
+        &s.w.specialist,
+        &format!("participant_id={other}&kind=participant_withdrew&status=open"),
+    )
+    .await;
+    assert_eq!(withdrew.len(), 1);
 }
 
 #[tokio::test]
@@ -609,43 +640,34 @@ async fn no_employer_contact_is_alerted_once_and_goes_with_the_first_employer_co
         .unwrap();
     assert_eq!(watch, None, "the watch ends with its alert");
 
-    log_employer_contact(&s.app, s.pid, s.w.specialist_id, s.w.team).await;
+    s.app
+        .post(
+            "/v1/employer-contacts",
+            Some(&s.w.specialist),
+            json!({ "participant_id": s.pid, "employer": "Rema 1000", "channel": "meeting" }),
+        )
+        .await
+        .ok();
     assert_resolved_by_cause(&alert(&s, a["id"].as_i64().unwrap()).await);
 
     // A watch that comes due after an employer contact was logged raises nothing.
     set_plan(&s.app, s.pid, None, None, Some(ago(Duration::minutes(1))));
     assert_eq!(scan_repeatedly(&s.app).await, 0);
-}
 
-/// Re-checks the participant's alerts, as every change that may take a cause away does.
-async fn resolve_gone(app: &TestApp, pid: i64) {
-    app.db
-        .write(move |conn| {
-            ips_core::store::alerts::resolve_gone_for_participant(conn, pid, ips_core::store::now())
-        })
+    // The same through the participant's own log (`party: employer`) for another participant.
+    let (other, _) = s.app.participant(&s.w.specialist, "Kim Ruud").await;
+    set_plan(&s.app, other, None, None, Some(ago(Duration::minutes(1))));
+    assert_eq!(scan_repeatedly(&s.app).await, 1);
+    let found = list(&s.app, &s.w.specialist, &format!("participant_id={other}")).await;
+    s.app
+        .post(
+            &format!("/v1/participants/{other}/contacts"),
+            Some(&s.w.specialist),
+            json!({ "party": "employer", "employer": "Coop", "channel": "phone", "reached": false }),
+        )
         .await
-        .unwrap();
-}
-
-/// An employer contact about the participant in the contact log, and the alerts re-checked.
-async fn log_employer_contact(app: &TestApp, pid: i64, staff: i64, team: i64) {
-    use ips_core::schema::contacts;
-    let at = Utc::now().naive_utc();
-    diesel::insert_into(contacts::table)
-        .values((
-            contacts::staff_id.eq(staff),
-            contacts::team_id.eq(team),
-            contacts::participant_id.eq(pid),
-            contacts::party.eq("employer"),
-            contacts::channel.eq("phone"),
-            contacts::reached.eq(true),
-            contacts::employer.eq("Rema 1000"),
-            contacts::contacted_at.eq(at),
-            contacts::created_at.eq(at),
-        ))
-        .execute(&mut *db(app))
-        .unwrap();
-    resolve_gone(app, pid).await;
+        .ok();
+    assert_resolved_by_cause(&alert(&s, found[0]["id"].as_i64().unwrap()).await);
 }
 
 // --- what staff do with an alert ------------------------------------------------------------------

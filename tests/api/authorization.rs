@@ -172,6 +172,9 @@ mod classes {
     pub const STAFF_LIST: Class      = Class::new("staff list",           "401  403 403 403 403 403 403 ok  ok  ok");
     /// A's specialist's account: themselves, their supervisor and admins.
     pub const STAFF_MEMBER: Class    = Class::new("A's specialist",       "401  403 403 403 ok  404 404 ok  404 ok");
+    /// An employer contact naming A (`participant_id` in the body): A's specialist and A's team's
+    /// supervisor; other staff are answered as for a participant that does not exist (422).
+    pub const EMPLOYER_CONTACT: Class = Class::new("employer contact about A", "401  403 403 403 ok  404 404 ok  404 403");
     /// An alert about A: A's specialist and A's team's supervisor only, like A's records.
     pub const ALERT: Class           = Class::new("alert about A",        "401  403 403 403 ok  404 404 ok  404 403");
 }
@@ -205,6 +208,15 @@ enum Body {
     Interview,
     InterviewPatch,
     Outcome,
+    // Follow-up without end.
+    PlanPatch,
+    StatusStep,
+    Job,
+    JobPatch,
+    JobEnd,
+    Contact,
+    /// Carries A's participant id: the record's id travels in the body.
+    EmployerContact,
     Snooze,
 }
 
@@ -313,6 +325,23 @@ const MATRIX: &[Row] = &[
     row("POST",   "/v1/me/calendar-feed",                                     ME,              Body::None),
     row("DELETE", "/v1/me/calendar-feed",                                     ME,              Body::None),
 
+    row("GET",    "/v1/participants/{id}/follow-up-plan",                     CASELOAD,        Body::None),
+    row("PATCH",  "/v1/participants/{id}/follow-up-plan",                     CASELOAD,        Body::PlanPatch),
+    row("POST",   "/v1/participants/{id}/status",                             CASELOAD,        Body::StatusStep),
+    row("GET",    "/v1/participants/{id}/status-history",                     CASELOAD,        Body::None),
+    row("GET",    "/v1/participants/{id}/jobs",                               CASELOAD,        Body::None),
+    row("POST",   "/v1/participants/{id}/jobs",                               CASELOAD,        Body::Job),
+    row("GET",    "/v1/participants/{id}/jobs/{job_id}",                      CASELOAD,        Body::None),
+    row("PATCH",  "/v1/participants/{id}/jobs/{job_id}",                      CASELOAD,        Body::JobPatch),
+    row("POST",   "/v1/participants/{id}/jobs/{job_id}/end",                  CASELOAD,        Body::JobEnd),
+    row("GET",    "/v1/participants/{id}/contacts",                           CASELOAD,        Body::None),
+    row("POST",   "/v1/participants/{id}/contacts",                           CASELOAD,        Body::Contact),
+    row("GET",    "/v1/employer-contacts",                                    CASELOAD_INDEX,  Body::None),
+    row("POST",   "/v1/employer-contacts",                                    EMPLOYER_CONTACT, Body::EmployerContact),
+    row("GET",    "/v1/me/follow-up",                                         ME,              Body::None),
+    row("GET",    "/v1/me/jobs",                                              ME,              Body::None),
+    row("POST",   "/v1/me/jobs",                                              ME,              Body::Job),
+    row("POST",   "/v1/me/jobs/{id}/end",                                     ME_RECORD,       Body::JobEnd),
     row("GET",    "/v1/alerts",                                               CASELOAD_INDEX,  Body::None),
     row("GET",    "/v1/alerts/{id}",                                          ALERT,           Body::None),
     row("POST",   "/v1/alerts/{id}/acknowledge",                              ALERT,           Body::None),
@@ -393,6 +422,7 @@ struct Ids {
     calendar_token: String,
     notification: i64,
     staff_notification: i64,
+    job: i64,
     alert: i64,
 }
 
@@ -411,7 +441,8 @@ impl Ids {
             staff: 900_000_009,
             notification: 900_000_010,
             staff_notification: 900_000_011,
-            alert: 900_000_012,
+            job: 900_000_012,
+            alert: 900_000_013,
             calendar_token: ips_core::domain::tokens::generate(
                 ips_core::domain::tokens::TokenKind::CalendarFeed,
             ),
@@ -442,6 +473,7 @@ fn fill(template: &str, ids: &Ids) -> String {
             }
             "notifications" => ids.notification.to_string(),
             "teams" => ids.team.to_string(),
+            "jobs" => ids.job.to_string(),
             "staff" => ids.staff.to_string(),
             "calendar" => ids.calendar_token.clone(),
             "alerts" => ids.alert.to_string(),
@@ -490,6 +522,9 @@ struct Participant {
     contact_request: i64,
     device: i64,
     calendar_token: String,
+    job: i64,
+    contact: i64,
+    employer_contact: i64,
 }
 
 async fn participant_with_records(app: &TestApp, specialist: &str, name: &str) -> Participant {
@@ -553,6 +588,38 @@ async fn participant_with_records(app: &TestApp, specialist: &str, name: &str) -
         .unwrap()
         .trim_start_matches("/v1/calendar/")
         .to_owned();
+    // A job the participant recorded, a contact and an employer contact their specialist logged.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let job = app
+        .post(
+            "/v1/me/jobs",
+            t,
+            json!({ "employer": format!("{name} Employer"), "role_title": "Lager", "hours_per_week": 20, "competitive": true, "start_date": today }),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let contact = app
+        .post(
+            &format!("/v1/participants/{id}/contacts"),
+            Some(specialist),
+            json!({ "channel": "meeting", "note": format!("{name} contact") }),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
+    let employer_contact = app
+        .post(
+            "/v1/employer-contacts",
+            Some(specialist),
+            json!({ "participant_id": id, "employer": format!("{name} Employer"), "channel": "phone" }),
+        )
+        .await
+        .ok()["id"]
+        .as_i64()
+        .unwrap();
     // An enrolment code left outstanding, as after a lost phone.
     app.post(
         &format!("/v1/participants/{id}/enrolment-code"),
@@ -570,6 +637,9 @@ async fn participant_with_records(app: &TestApp, specialist: &str, name: &str) -
         contact_request,
         device,
         calendar_token,
+        job,
+        contact,
+        employer_contact,
     }
 }
 
@@ -747,6 +817,7 @@ impl Fixture {
             calendar_token: self.a.calendar_token.clone(),
             notification: self.a_notification,
             staff_notification: self.specialist_notification,
+            job: self.a.job,
             alert: self.a_alert,
         }
     }
@@ -758,6 +829,7 @@ impl Fixture {
             interview: other.interview,
             message: other.message,
             contact_request: other.contact_request,
+            job: other.job,
             ..self.victim()
         }
     }
@@ -769,6 +841,7 @@ impl Fixture {
             interview: nobody.interview,
             message: nobody.message,
             contact_request: nobody.contact_request,
+            job: nobody.job,
             ..self.victim()
         }
     }
@@ -803,6 +876,20 @@ impl Fixture {
             Body::Interview => interview("Matrix Employer"),
             Body::InterviewPatch => json!({ "notes": "Bring the CV" }),
             Body::Outcome => json!({ "outcome": "waiting" }),
+            Body::PlanPatch => json!({ "cadence_days": 10 }),
+            Body::StatusStep => json!({ "to": "in_education", "note": "A step from the matrix" }),
+            Body::Job => json!({
+                "employer": "Matrix Employer", "role_title": "Lager", "hours_per_week": 10,
+                "competitive": true, "start_date": chrono::Utc::now().date_naive().to_string(),
+            }),
+            Body::JobPatch => json!({ "hours_per_week": 25 }),
+            Body::JobEnd => {
+                json!({ "end_date": chrono::Utc::now().date_naive().to_string(), "reason": "quit" })
+            }
+            Body::Contact => json!({ "channel": "phone", "note": "A contact from the matrix" }),
+            Body::EmployerContact => json!({
+                "participant_id": ids.participant, "employer": "Matrix Employer", "channel": "meeting",
+            }),
             Body::Snooze => {
                 json!({ "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() })
             }
@@ -837,6 +924,9 @@ impl Fixture {
             "contact-requests" => vec![a.contact_request],
             "devices" => vec![a.device],
             "sessions" => vec![a.session, self.a_spare_session],
+            "jobs" => vec![a.job],
+            "contacts" => vec![a.contact, a.employer_contact],
+            "employer-contacts" => vec![a.employer_contact],
             "alerts" => vec![self.a_alert],
             _ => vec![],
         };
@@ -861,6 +951,7 @@ async fn assert_refused(
         Expect::Unauthorised => 401,
         Expect::Forbidden => 403,
         Expect::Hidden if row.body == Body::ReadUpTo && row.class.name != CASELOAD.name => 422,
+        Expect::Hidden if row.body == Body::EmployerContact => 422,
         Expect::Hidden => 404,
         Expect::Allowed | Expect::NotRun => unreachable!("not a refusal"),
     };
@@ -876,7 +967,8 @@ async fn assert_refused(
         real.text
     );
     real.assert_problem(status);
-    let carries_ids = row.path.contains('{') || row.body == Body::ReadUpTo;
+    let carries_ids =
+        row.path.contains('{') || row.body == Body::ReadUpTo || row.body == Body::EmployerContact;
     if carries_ids {
         let none = f.call(row, caller, nobody).await;
         assert_eq!(

@@ -176,11 +176,12 @@ pub async fn withdraw(
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     let (id, request_id) = (caller.id, request_id(&req));
+    let rules = state.config.follow_up_rules();
     let withdrawn = state
         .db
         .write(move |conn| {
             let at = now();
-            let withdrawn = match participants::withdraw(conn, id, note, at) {
+            let withdrawn = match participants::withdraw(conn, id, note, &rules, at) {
                 Ok(p) => p,
                 // A concurrent withdrawal got there first: this token died with it.
                 Err(StoreError::NotFound) => {

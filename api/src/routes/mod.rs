@@ -7,11 +7,14 @@ mod alerts;
 mod auth;
 mod calendar;
 mod contact_requests;
+mod contacts;
 mod devices;
 mod export;
+mod follow_up;
 mod health;
 mod interviews;
 mod job_preferences;
+mod jobs;
 mod me;
 mod messages;
 mod notifications;
@@ -130,6 +133,24 @@ pub fn table() -> Vec<RouteDef> {
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/cancel" => interviews::staff_cancel,
         POST "/v1/participants/{id:\\d+}/interviews/{interview_id:\\d+}/outcome" => interviews::staff_outcome,
 
+        // Follow-up without end (docs/follow-up.md): the plan, the case's status, jobs, the contact log.
+        GET "/v1/participants/{id:\\d+}/follow-up-plan" => follow_up::get_plan,
+        PATCH "/v1/participants/{id:\\d+}/follow-up-plan" => follow_up::patch_plan,
+        POST "/v1/participants/{id:\\d+}/status" => follow_up::change_status,
+        GET "/v1/participants/{id:\\d+}/status-history" => follow_up::status_history,
+        GET "/v1/participants/{id:\\d+}/jobs" => jobs::staff_list,
+        POST "/v1/participants/{id:\\d+}/jobs" => jobs::staff_create,
+        GET "/v1/participants/{id:\\d+}/jobs/{job_id:\\d+}" => jobs::staff_get,
+        PATCH "/v1/participants/{id:\\d+}/jobs/{job_id:\\d+}" => jobs::staff_update,
+        POST "/v1/participants/{id:\\d+}/jobs/{job_id:\\d+}/end" => jobs::staff_end,
+        GET "/v1/participants/{id:\\d+}/contacts" => contacts::list_for_participant,
+        POST "/v1/participants/{id:\\d+}/contacts" => contacts::log_for_participant,
+        GET "/v1/employer-contacts" => contacts::list_employer,
+        POST "/v1/employer-contacts" => contacts::log_employer,
+        GET "/v1/me/follow-up" => follow_up::get_mine,
+        GET "/v1/me/jobs" => jobs::me_list,
+        POST "/v1/me/jobs" => jobs::me_create,
+        POST "/v1/me/jobs/{id:\\d+}/end" => jobs::me_end,
         GET "/v1/alerts" => alerts::list,
         GET "/v1/alerts/{id:\\d+}" => alerts::get,
         POST "/v1/alerts/{id:\\d+}/acknowledge" => alerts::acknowledge,

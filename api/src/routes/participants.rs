@@ -1,4 +1,5 @@
 //! Enrolment and the staff's view of their caseload. Every staff read of a participant is audited.
+//! An enrolment begins the case's status history and its follow-up plan in the same transaction.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,7 +8,8 @@ use ips_core::domain::roles::is_time_zone;
 use ips_core::domain::{Language, ParticipantStatus, Role};
 use ips_core::store::audit::{self, AuditEvent, Entry};
 use ips_core::store::participants::{self, NewParticipant};
-use ips_core::store::{enrolment_codes, now, staff, utc};
+use ips_core::store::status_changes::{self, Change, ChangedBy};
+use ips_core::store::{enrolment_codes, follow_up, now, staff, utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
@@ -122,6 +124,7 @@ pub async fn enrol(
     let ttl = Duration::hours(state.config.enrolment_code_ttl_hours);
     let request_id = request_id(&req);
     let actor = caller.actor();
+    let rules = state.config.follow_up_rules();
     let created = state
         .db
         .write(move |conn| {
@@ -158,6 +161,30 @@ pub async fn enrol(
                     enrolled_at: at,
                     created_by: caller.id,
                     updated_at: at,
+                },
+            )?;
+            // The case's history begins, and its follow-up plan with it (IPS principle 6).
+            let by = ChangedBy::Staff(caller.id);
+            status_changes::record(
+                conn,
+                &Change {
+                    participant_id: participant.id,
+                    from: None,
+                    to: ParticipantStatus::JobSeeking,
+                    closed_reason: None,
+                    note: None,
+                    by,
+                    at,
+                },
+            )?;
+            follow_up::create(
+                conn,
+                &follow_up::Context {
+                    participant: &participant,
+                    status: ParticipantStatus::JobSeeking,
+                    by,
+                    now: at,
+                    rules: &rules,
                 },
             )?;
             let code = enrolment_codes::issue(conn, participant.id, caller.id, ttl, at)?;

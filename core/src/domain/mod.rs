@@ -1,11 +1,15 @@
 //! Domain types and rules that need no database.
 
 pub mod alerts;
+pub mod case_status;
+pub mod contacts;
 pub mod device;
 pub mod enrolment_code;
+pub mod follow_up;
 pub mod ical;
 pub mod interviews;
 pub mod job_preferences;
+pub mod jobs;
 pub mod notices;
 pub mod password;
 pub mod reminders;

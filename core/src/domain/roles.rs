@@ -30,7 +30,7 @@ macro_rules! text_enum {
     };
 }
 
-/// Other domain modules declare their stored sets with the same macro.
+// Other domain modules define their own closed sets with it.
 pub(crate) use text_enum;
 
 text_enum! {
@@ -93,12 +93,14 @@ impl SenderKind {
 }
 
 text_enum! {
-    /// Why a participant's case was closed. `withdrew` is the participant's own decision.
+    /// Why a participant's case was closed. `withdrew` is the participant's own decision;
+    /// `lost_contact` needs logged outreach first (see `domain::case_status`).
     ClosedReason {
         Work => "work",
         Education => "education",
         Withdrew => "withdrew",
         Moved => "moved",
+        LostContact => "lost_contact",
         Other => "other",
     }
 }

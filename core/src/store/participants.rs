@@ -1,13 +1,16 @@
 //! Participants and the one rule of who among staff may see them (the caseload).
 
+use anyhow::anyhow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::sessions::{self, RevokeReason, Subject};
-use super::{devices, enrolment_codes, notifications, Page, StoreError};
+use super::status_changes::{self, Change, ChangedBy};
+use super::{devices, enrolment_codes, follow_up, notifications, Page, StoreError};
 use diesel::sql_types::Bool;
 
 use crate::db::{DbConnection, MultiBackend};
+use crate::domain::follow_up::Rules;
 use crate::domain::{ClosedReason, ParticipantStatus, Role};
 use crate::schema::participants;
 
@@ -159,14 +162,22 @@ pub fn list_in_caseload(
 
 /// The participant's own decision to leave: the case closes as `withdrew`, every session ends
 /// (their tokens stop working on the next request), their push devices and unused enrolment
-/// codes go. The record itself stays, so their specialist sees the case closed. Run inside a
-/// write transaction. `NotFound` if they had already withdrawn (a concurrent request won).
+/// codes go. The record itself stays, so their specialist sees the case closed; the step is in
+/// the case's history (by the participant) and follow-up ends (the plan has nothing due, no
+/// scanner checks). Run inside a write transaction. `NotFound` if they had already withdrawn (a
+/// concurrent request won).
 pub fn withdraw(
     conn: &mut DbConnection,
     id: i64,
     note: Option<String>,
+    rules: &Rules,
     now: NaiveDateTime,
 ) -> Result<Participant, StoreError> {
+    // The plan first, as every change of a case takes it (see `store::follow_up`).
+    follow_up::lock(conn, id)?;
+    let before = get(conn, id)?;
+    let from = ParticipantStatus::parse(&before.status)
+        .ok_or_else(|| StoreError::Internal(anyhow!("stored status {:?}", before.status)))?;
     let changed = diesel::update(
         participants::table
             .find(id)
@@ -176,13 +187,38 @@ pub fn withdraw(
         participants::withdrawn_at.eq(now),
         participants::status.eq(ParticipantStatus::Closed.as_str()),
         participants::closed_reason.eq(ClosedReason::Withdrew.as_str()),
-        participants::withdrawal_note.eq(note),
+        participants::withdrawal_note.eq(&note),
         participants::updated_at.eq(now),
     ))
     .execute(conn)?;
     if changed != 1 {
         return Err(StoreError::NotFound);
     }
+    // The case's history and plan: closed at the participant's own wish, follow-up ended.
+    let by = ChangedBy::Participant(id);
+    status_changes::record(
+        conn,
+        &Change {
+            participant_id: id,
+            from: Some(from),
+            to: ParticipantStatus::Closed,
+            closed_reason: Some(ClosedReason::Withdrew),
+            note,
+            by,
+            at: now,
+        },
+    )?;
+    let closed = get(conn, id)?;
+    follow_up::close(
+        conn,
+        &follow_up::Context {
+            participant: &closed,
+            status: ParticipantStatus::Closed,
+            by,
+            now,
+            rules,
+        },
+    )?;
     let subject = Subject::Participant(id);
     sessions::revoke_all(conn, subject, RevokeReason::Withdrawn, now)?;
     devices::delete_all_of(conn, subject)?;

@@ -1,0 +1,1 @@
+ALTER TABLE follow_up_plans DROP COLUMN started_at;
