@@ -10,6 +10,8 @@ use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::working_hours::WorkingHours;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -98,6 +100,21 @@ pub struct Config {
     // --- team reports (docs/reports.md) ---
     /// The IANA time zone whose local days a report's period covers.
     pub report_time_zone: String,
+    // --- alerts to specialists (docs/follow-up.md, "Alerts") ---
+    /// Seconds between the worker's alert scans.
+    pub alert_scan_interval_seconds: u64,
+    /// Rows one scan transaction handles per cause; a scan repeats batches until nothing is due.
+    pub alert_scan_batch: i64,
+    /// Hours after an interview's end before "no outcome recorded" is raised.
+    pub alert_outcome_grace_hours: i64,
+    /// Working hours a participant's message may wait for a staff answer.
+    pub alert_message_working_hours: i64,
+    /// Minutes a call-me or benefits-counselling request may wait (0: at the next scan).
+    pub alert_request_waiting_minutes: i64,
+    /// The working day, `HH:MM-HH:MM`, Monday to Friday (public holidays are not modelled).
+    pub working_day: String,
+    /// The IANA time zone the working day is in.
+    pub working_time_zone: String,
 }
 
 /// The defaults, as they would appear in a config file.
@@ -140,6 +157,13 @@ struct Defaults {
     alert_no_employer_contact_days: i64,
     outreach_attempts_before_closing: i64,
     report_time_zone: &'static str,
+    alert_scan_interval_seconds: u64,
+    alert_scan_batch: i64,
+    alert_outcome_grace_hours: i64,
+    alert_message_working_hours: i64,
+    alert_request_waiting_minutes: i64,
+    working_day: &'static str,
+    working_time_zone: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -180,6 +204,13 @@ const DEFAULTS: Defaults = Defaults {
     alert_no_employer_contact_days: 30,
     outreach_attempts_before_closing: 3,
     report_time_zone: "Europe/Oslo",
+    alert_scan_interval_seconds: 60,
+    alert_scan_batch: 500,
+    alert_outcome_grace_hours: 4,
+    alert_message_working_hours: 8,
+    alert_request_waiting_minutes: 0,
+    working_day: "08:00-16:00",
+    working_time_zone: "Europe/Oslo",
 };
 
 impl Config {
@@ -276,6 +307,7 @@ impl Config {
             ));
         }
         self.check_follow_up()?;
+        self.check_alerts()?;
         Ok(())
     }
 
@@ -314,6 +346,36 @@ impl Config {
             .unwrap_or(chrono_tz::Europe::Oslo)
     }
 
+    fn check_alerts(&self) -> Result<(), String> {
+        if self.alert_scan_interval_seconds == 0 || self.alert_scan_batch <= 0 {
+            return Err("configuration: IPS_ALERT_SCAN_INTERVAL_SECONDS and IPS_ALERT_SCAN_BATCH must be greater than 0".into());
+        }
+        if !(0..=24 * 30).contains(&self.alert_outcome_grace_hours) {
+            return Err(
+                "configuration: IPS_ALERT_OUTCOME_GRACE_HOURS must be between 0 and 720".into(),
+            );
+        }
+        if !(1..=400).contains(&self.alert_message_working_hours) {
+            return Err(
+                "configuration: IPS_ALERT_MESSAGE_WORKING_HOURS must be between 1 and 400".into(),
+            );
+        }
+        if !(0..=60 * 24 * 30).contains(&self.alert_request_waiting_minutes) {
+            return Err(
+                "configuration: IPS_ALERT_REQUEST_WAITING_MINUTES must be between 0 and 43200"
+                    .into(),
+            );
+        }
+        WorkingHours::parse(&self.working_day, &self.working_time_zone)
+            .map_err(|e| format!("configuration: IPS_WORKING_DAY / IPS_WORKING_TIME_ZONE: {e}"))?;
+        Ok(())
+    }
+
+    /// The working day alerts count in (checked at load; the default if it cannot be read).
+    pub fn working_hours(&self) -> WorkingHours {
+        WorkingHours::parse(&self.working_day, &self.working_time_zone).unwrap_or_default()
+    }
+
     /// The base of absolute links, without a trailing slash.
     pub fn public_base(&self) -> String {
         if self.public_url.trim().is_empty() {
@@ -338,10 +400,27 @@ mod tests {
         assert_eq!(config.bind, "127.0.0.1:8080");
         assert_eq!(config.database_url(), "sqlite://ips.db");
         assert!(config.check().is_ok());
+        assert_eq!(config.working_hours(), WorkingHours::default());
         let printed = format!("{config:?}");
         assert!(
             !printed.contains("ips.db"),
             "the database URL is redacted: {printed}"
         );
+    }
+
+    #[test]
+    fn alert_settings_are_checked() {
+        let mut config = Config::defaults();
+        config.working_day = "16:00-08:00".into();
+        assert!(config.check().is_err());
+        let mut config = Config::defaults();
+        config.working_time_zone = "Mars/Olympus".into();
+        assert!(config.check().is_err());
+        let mut config = Config::defaults();
+        config.alert_message_working_hours = 0;
+        assert!(config.check().is_err());
+        let mut config = Config::defaults();
+        config.alert_scan_batch = 0;
+        assert!(config.check().is_err());
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! The world: participants A and B of the same specialist, C of a specialist in another team, and a
 //! spare participant D for the public enrol/refresh routes; every one of A, B and C has an
-//! interview, a message, a contact request, job preferences, a push device, a calendar feed and an
-//! outstanding enrolment code. Every text of theirs carries their name ("Alpha", "Bravo", ...), so a
+//! interview, a message, a contact request (and so an alert to their specialist), job preferences, a
+//! push device, a calendar feed and an outstanding enrolment code. Every text of theirs carries their name ("Alpha", "Bravo", ...), so a
 //! leak shows as a foreign name in a response. The victim is always A (A's records, A's team, A's
 //! specialist's account and push device).
 //!
@@ -181,6 +181,8 @@ mod classes {
     /// A's team's report: its supervisor only; specialists and admins are refused by role, for
     /// every team alike; another team's supervisor does not find it.
     pub const TEAM_REPORT: Class     = Class::new("A's team's report",    "401  403 403 403 403 403 403 ok  404 403");
+    /// An alert about A: A's specialist and A's team's supervisor only, like A's records.
+    pub const ALERT: Class           = Class::new("alert about A",        "401  403 403 403 ok  404 404 ok  404 403");
 }
 
 use classes::*;
@@ -223,6 +225,7 @@ enum Body {
     Contact,
     /// Carries A's participant id: the record's id travels in the body.
     EmployerContact,
+    Snooze,
 }
 
 /// One row of the matrix: a route of the table, its class and the body it is sent.
@@ -353,6 +356,11 @@ const MATRIX: &[Row] = &[
     // column, after every other call on A has run.
     row("POST",   "/v1/participants/{id}/reassign",                           OVERSIGHT,       Body::Reassign),
     row("GET",    "/v1/teams/{id}/report",                                    TEAM_REPORT,     Body::None),
+    row("GET",    "/v1/alerts",                                               CASELOAD_INDEX,  Body::None),
+    row("GET",    "/v1/alerts/{id}",                                          ALERT,           Body::None),
+    row("POST",   "/v1/alerts/{id}/acknowledge",                              ALERT,           Body::None),
+    row("POST",   "/v1/alerts/{id}/snooze",                                   ALERT,           Body::Snooze),
+    row("POST",   "/v1/alerts/{id}/resolve",                                  ALERT,           Body::EmptyObject),
 ];
 
 /// The routes the app serves, as (method, OpenAPI path), in the table's order, each once.
@@ -429,6 +437,7 @@ struct Ids {
     notification: i64,
     staff_notification: i64,
     job: i64,
+    alert: i64,
 }
 
 impl Ids {
@@ -447,6 +456,7 @@ impl Ids {
             notification: 900_000_010,
             staff_notification: 900_000_011,
             job: 900_000_012,
+            alert: 900_000_013,
             calendar_token: ips_core::domain::tokens::generate(
                 ips_core::domain::tokens::TokenKind::CalendarFeed,
             ),
@@ -480,6 +490,7 @@ fn fill(template: &str, ids: &Ids) -> String {
             "jobs" => ids.job.to_string(),
             "staff" => ids.staff.to_string(),
             "calendar" => ids.calendar_token.clone(),
+            "alerts" => ids.alert.to_string(),
             _ => panic!("{template}: no id kind for {segment}; teach `fill` about it"),
         };
         out.push(value);
@@ -674,6 +685,18 @@ fn sent_notifications(app: &TestApp, participant: i64, specialist: i64) -> (i64,
     )
 }
 
+/// The first alert about the participant.
+fn first_alert_about(app: &TestApp, participant: i64) -> i64 {
+    use diesel::RunQueryDsl;
+    let mut conn = app.db.get().unwrap();
+    let rows: Vec<NotificationId> = diesel::sql_query(format!(
+        "SELECT id FROM alerts WHERE participant_id = {participant} ORDER BY id LIMIT 1"
+    ))
+    .load(&mut *conn)
+    .unwrap();
+    rows.first().map(|r| r.id).expect("an alert")
+}
+
 /// The whole world the matrix runs in.
 struct Fixture {
     app: TestApp,
@@ -688,6 +711,8 @@ struct Fixture {
     /// A notification in A's inbox, and one in A's specialist's.
     a_notification: i64,
     specialist_notification: i64,
+    /// An alert about A (a waiting contact request), raised by the worker's scan.
+    a_alert: i64,
     /// D's outstanding enrolment code and refresh token, for the public routes.
     d_code: String,
     d_refresh: String,
@@ -750,6 +775,12 @@ impl Fixture {
         )
         .await
         .ok();
+        // The worker's scan raises alerts about the waiting requests of A, B and C.
+        ips_worker::scans::AlertScanner::new(app.db.clone(), Default::default())
+            .tick(std::time::Duration::from_secs(10))
+            .await
+            .unwrap();
+        let a_alert = first_alert_about(&app, a.id);
         let (a_notification, specialist_notification) =
             sent_notifications(&app, a.id, world.specialist_id);
         Fixture {
@@ -763,6 +794,7 @@ impl Fixture {
             specialist_device,
             a_notification,
             specialist_notification,
+            a_alert,
             d_code,
             d_refresh,
         }
@@ -800,6 +832,7 @@ impl Fixture {
             notification: self.a_notification,
             staff_notification: self.specialist_notification,
             job: self.a.job,
+            alert: self.a_alert,
         }
     }
 
@@ -872,6 +905,9 @@ impl Fixture {
             Body::EmployerContact => json!({
                 "participant_id": ids.participant, "employer": "Matrix Employer", "channel": "meeting",
             }),
+            Body::Snooze => {
+                json!({ "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() })
+            }
         })
     }
 
@@ -906,6 +942,7 @@ impl Fixture {
             "jobs" => vec![a.job],
             "contacts" => vec![a.contact, a.employer_contact],
             "employer-contacts" => vec![a.employer_contact],
+            "alerts" => vec![self.a_alert],
             _ => vec![],
         };
         if kind == "devices" && caller != Caller::Specialist {

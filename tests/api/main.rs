@@ -6,6 +6,7 @@
     reason = "a test that cannot unwrap should fail loudly"
 )]
 
+mod alerts;
 mod auth;
 mod authorization;
 mod case_status;

@@ -1,12 +1,14 @@
 //! IPS Companion's worker. tokio-cron-scheduler is used as a ticker only: every rule about
 //! what is due lives in the database, so any number of workers can run and a crashed one
-//! loses nothing. Two ticks: the dispatcher (every second: deliver what is due) and
-//! housekeeping (every few minutes: clean up).
+//! loses nothing. Three ticks: the dispatcher (every second: deliver what is due),
+//! housekeeping (every few minutes: clean up) and the alert scan (every minute: raise the
+//! specialists' alerts whose time has come).
 
 pub mod dispatcher;
 pub mod housekeeping;
 pub mod push;
 pub mod render;
+pub mod scans;
 pub mod transports;
 
 use std::sync::Arc;
@@ -133,13 +135,38 @@ pub async fn run(
             )?)
             .await?;
     }
-    // One sweep at start, so a restarted worker does not wait a whole interval.
+    let scan_every = Duration::from_secs(config.alert_scan_interval_seconds);
+    let scanning = Arc::new(Mutex::new(()));
+    let scanner = Arc::new(scans::AlertScanner::new(
+        db.clone(),
+        scans::ScanConfig::from_config(&config),
+    ));
+    // A scan gets about its interval, so a flood of due alerts is raised over several ticks.
+    let scan_budget = scan_every.max(Duration::from_secs(5));
+    {
+        let (scanner, busy) = (scanner.clone(), scanning.clone());
+        scheduler
+            .add(Job::new_repeated_async(
+                scan_every,
+                move |_id, _scheduler| {
+                    let (scanner, busy) = (scanner.clone(), busy.clone());
+                    Box::pin(async move {
+                        let Ok(_guard) = busy.try_lock() else { return };
+                        scans::tick(&scanner, scan_budget).await;
+                    })
+                },
+            )?)
+            .await?;
+    }
+    // One sweep and one scan at start, so a restarted worker does not wait a whole interval.
     housekeeping::tick(&db, audit_retention).await;
+    scans::tick(&scanner, scan_budget).await;
     scheduler.start().await?;
     tracing::info!(
         worker = dispatcher.owner(),
         dispatch_every_s = every.as_secs(),
         housekeeping_every_s = housekeeping_every.as_secs(),
+        alert_scan_every_s = scan_every.as_secs(),
         "worker started"
     );
 
@@ -152,6 +179,7 @@ pub async fn run(
     // Wait for a tick in progress to finish its sends, then hand back anything still claimed.
     let _dispatch = dispatching.lock().await;
     let _housekeeping = housekeeping_busy.lock().await;
+    let _scan = scanning.lock().await;
     match dispatcher.release().await {
         Ok(released) => tracing::info!(released, "worker stopped"),
         Err(e) => {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDateTime;
+use ips_core::domain::alerts as alert_rules;
 use ips_core::domain::interviews::Status;
 use ips_core::domain::notices::{self, Surface};
 use ips_core::domain::{Language, Role};
@@ -13,7 +14,7 @@ use ips_core::store::notifications::Notification;
 use ips_core::store::outbox::Claimed;
 use ips_core::store::participants::{self, Caseload};
 use ips_core::store::sessions::Subject;
-use ips_core::store::{inbox, interviews, messages, staff};
+use ips_core::store::{alerts, inbox, interviews, messages, staff};
 use ips_core::{DbConnection, StoreError};
 
 use crate::push::PushMessage;
@@ -125,6 +126,17 @@ pub fn prepare(
             if !member.active {
                 return Ok(Prepared::Drop("the staff account is deactivated".into()));
             }
+            if claimed.kind == alert_rules::NOTIFICATION_KIND {
+                let wanted = match n.payload_id("alert_id").or(claimed.subject_id) {
+                    Some(id) => alerts::wants_delivery(conn, id)?,
+                    None => false,
+                };
+                if !wanted {
+                    return Ok(Prepared::Drop(
+                        "the alert was seen, snoozed or resolved first".into(),
+                    ));
+                }
+            }
             let caseload = Caseload::of(
                 member.id,
                 member.role().unwrap_or(Role::Specialist),
@@ -154,6 +166,8 @@ pub fn prepare(
     // One collapse key per interview: a moved interview's reminder replaces the earlier one.
     let collapse_key = match (claimed.subject_type.as_deref(), claimed.subject_id) {
         (Some("interview"), Some(id)) => format!("interview-{id}"),
+        // One per alert: a snoozed alert that comes back replaces its earlier push.
+        (Some(alerts::SUBJECT), Some(id)) => format!("alert-{id}"),
         _ => format!("notification-{}", claimed.id),
     };
     Ok(Prepared::Push {

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus, Role};
+use ips_core::store::alerts;
 use ips_core::store::audit::{self, Entry};
 use ips_core::store::contact_requests::{self, ContactRequestWithHandler, NewContactRequest};
 use ips_core::store::sessions::Subject;
@@ -197,17 +198,19 @@ pub async fn update_for_participant(
         .write(move |conn| {
             participants::get_in_caseload(conn, id, caseload)?;
             let (updated, action) = match status {
-                ContactRequestStatus::Handled => (
-                    contact_requests::handle(
+                ContactRequestStatus::Handled => {
+                    let handled = contact_requests::handle(
                         conn,
                         id,
                         request,
                         staff_id,
                         trimmed(response_note),
                         now(),
-                    )?,
-                    "contact_request.handled",
-                ),
+                    )?;
+                    // A handled request ends its "request waiting" alert.
+                    alerts::resolve_gone_for_participant(conn, id, now())?;
+                    (handled, "contact_request.handled")
+                }
                 ContactRequestStatus::Open => {
                     let current = contact_requests::get(conn, id, request)?;
                     if current.request.status != ContactRequestStatus::Open.as_str() {

@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
 use ips_core::domain::{Language, Role};
+use ips_core::store::alerts;
 use ips_core::store::audit::{self, Entry};
 use ips_core::store::contact_requests::{self, NewContactRequest};
 use ips_core::store::interviews::{
@@ -517,6 +518,7 @@ async fn update(
                 cancel_reason: None,
                 sequence: Some(current.sequence + 1),
                 updated_at: Some(at),
+                outcome_alerted_at: moves.then_some(None),
             };
             let updated = interviews::update(conn, id, changes)?;
             if moves {
@@ -527,6 +529,8 @@ async fn update(
                     false,
                     at,
                 )?;
+                // A new time ends the "no outcome" alert of the old one.
+                alerts::resolve_gone_for_participant(conn, participant.id, at)?;
             }
             asker.audit(conn, "interview.updated", participant.id, Some(id))?;
             Ok(Ok(view(conn, updated)?))
@@ -580,6 +584,10 @@ async fn act(
             let updated = interviews::update(conn, id, changes)?;
             // After a confirmation only the last reminder stays: one timely reminder, no nagging.
             interviews::replan_reminders(conn, &updated, &ReminderSettings::of(&participant), action == Action::Confirm, at)?;
+            // An outcome or a cancellation ends a "no outcome" alert.
+            if matches!(action, Action::RecordOutcome(_) | Action::Cancel) {
+                alerts::resolve_gone_for_participant(conn, participant.id, at)?;
+            }
             // A cancellation always reaches the other side: the participant's goes to their
             // specialist, the specialist's to the participant.
             if action == Action::Cancel {

@@ -7,6 +7,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use ips_core::domain::{Role, SenderKind};
+use ips_core::store::alerts;
 use ips_core::store::audit::{self, Actor, Entry};
 use ips_core::store::messages::{self, NewMessage, ThreadMessage, Unread};
 use ips_core::store::sessions::Subject;
@@ -128,12 +129,20 @@ pub async fn send_mine(
 ) -> Result<HttpResponse, ApiError> {
     let id = caller.id;
     let body = input.body.body;
+    let (working_hours, answer_within) = (
+        state.config.working_hours(),
+        chrono::Duration::hours(state.config.alert_message_working_hours),
+    );
     create_once(
         &state.db,
         Subject::Participant(id),
         input.key,
         move |conn| {
-            let sent = messages::create(conn, NewMessage::from_participant(id, body, now()))?;
+            let at = now();
+            let sent = messages::create(conn, NewMessage::from_participant(id, body, at))?;
+            // The specialist is alerted if no one answers within the working hours allowed.
+            let due = working_hours.add(at.and_utc(), answer_within).naive_utc();
+            messages::expect_answer(conn, id, sent.message.id, due)?;
             Ok(Ok(MessageView::from(sent)))
         },
     )
@@ -243,6 +252,9 @@ pub async fn send_to_participant(
             let at = now();
             let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, at))?;
             messages::announce_to_participant(conn, id, sent.message.id, hold, PUSH_WINDOW, at)?;
+            // An answer stops the thread's answer clock and ends its "unanswered" alert.
+            messages::answered(conn, id)?;
+            alerts::resolve_gone_for_participant(conn, id, at)?;
             audited(
                 conn,
                 actor,

@@ -3,6 +3,7 @@
 //! The same list registers the routes and is what the contract test compares with
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
+mod alerts;
 mod auth;
 mod calendar;
 mod caseload;
@@ -156,6 +157,11 @@ pub fn table() -> Vec<RouteDef> {
         GET "/v1/caseload/specialists" => caseload::specialists,
         POST "/v1/participants/{id:\\d+}/reassign" => caseload::reassign,
         GET "/v1/teams/{id:\\d+}/report" => reports::team_report,
+        GET "/v1/alerts" => alerts::list,
+        GET "/v1/alerts/{id:\\d+}" => alerts::get,
+        POST "/v1/alerts/{id:\\d+}/acknowledge" => alerts::acknowledge,
+        POST "/v1/alerts/{id:\\d+}/snooze" => alerts::snooze,
+        POST "/v1/alerts/{id:\\d+}/resolve" => alerts::resolve,
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Domain types and rules that need no database.
 
+pub mod alerts;
 pub mod case_status;
 pub mod caseload;
 pub mod contacts;
@@ -18,6 +19,7 @@ pub mod roles;
 pub mod settings;
 pub mod texts;
 pub mod tokens;
+pub mod working_hours;
 
 pub use roles::{
     ClosedReason, ContactRequestKind, ContactRequestStatus, Disclosure, Goal, Language,

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::alerts::AlertKind;
 use super::texts::{render as say, Text};
-use super::Language;
+use super::{ContactRequestKind, Language};
 
 /// Where the words will be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +47,27 @@ pub enum Notice {
     NewMessage,
     /// To the participant: their supervisor gave them a new job specialist, named here.
     NewSpecialist { name: String },
+    /// To staff: an alert about a participant of their caseload (inside the app it names them; on
+    /// a lock screen it says only what kind of thing needs doing).
+    Alert(AlertFacts),
+    /// To staff: an alert whose participant is not theirs to see any more: its kind only.
+    AlertElsewhere(AlertKind),
     /// A kind this version does not know, or whose subject is gone.
     Other,
+}
+
+/// An alert with what its words need.
+#[derive(Debug, Clone)]
+pub struct AlertFacts {
+    pub kind: AlertKind,
+    pub participant: String,
+    /// The cause's time, written in `zone`.
+    pub at: DateTime<Utc>,
+    pub zone: Tz,
+    /// The interview an "interview without outcome" alert is about.
+    pub interview: Option<InterviewFacts>,
+    /// The kind of a waiting contact request.
+    pub request: Option<ContactRequestKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +153,39 @@ pub fn render(language: Language, surface: Surface, notice: &Notice) -> Rendered
                 say(language, Text::OpenAppForDetails),
             ),
         },
+        Notice::Alert(a) => match surface {
+            Surface::InApp => {
+                let title = Text::AlertTitle {
+                    kind: a.kind,
+                    participant: &a.participant,
+                    request: a.request,
+                };
+                let body = match &a.interview {
+                    Some(i) => Text::AlertInterviewBody {
+                        role: &i.role,
+                        employer: &i.employer,
+                        at: i.starts_at,
+                        zone: i.zone,
+                    },
+                    None => Text::AlertBody {
+                        kind: a.kind,
+                        participant: &a.participant,
+                        at: a.at,
+                        zone: a.zone,
+                    },
+                };
+                (say(language, title), say(language, body))
+            }
+            // A staff member's lock screen never names a participant.
+            Surface::LockScreen { .. } => (
+                say(language, Text::AlertGenericTitle { kind: a.kind }),
+                say(language, Text::OpenAppForDetails),
+            ),
+        },
+        Notice::AlertElsewhere(kind) => (
+            say(language, Text::AlertGenericTitle { kind: *kind }),
+            say(language, Text::OpenAppForDetails),
+        ),
         Notice::Other => (
             say(language, Text::NotificationTitle),
             say(language, Text::OpenAppForDetails),
@@ -219,5 +272,80 @@ mod tests {
             &notice,
         );
         assert!(!push.title.contains("Ola") && !push.body.contains("Rema"));
+    }
+
+    #[test]
+    fn alerts_name_the_participant_in_the_app_and_nobody_on_a_lock_screen() {
+        for kind in AlertKind::ALL {
+            let notice = Notice::Alert(AlertFacts {
+                kind: *kind,
+                participant: "Ola Nordmann".into(),
+                at: interview().starts_at,
+                zone: Oslo,
+                interview: (*kind == AlertKind::InterviewWithoutOutcome).then(interview),
+                request: None,
+            });
+            for language in Language::ALL {
+                let in_app = render(*language, Surface::InApp, &notice);
+                assert!(
+                    in_app.title.contains("Ola Nordmann"),
+                    "{kind:?}: {in_app:?}"
+                );
+                for previews in [true, false] {
+                    let push = render(*language, Surface::LockScreen { previews }, &notice);
+                    let words = format!("{} {}", push.title, push.body);
+                    assert!(
+                        !words.contains("Ola")
+                            && !words.contains("Rema")
+                            && !words.contains("Butikk"),
+                        "{kind:?}: {push:?}"
+                    );
+                }
+            }
+        }
+        let overdue = Notice::Alert(AlertFacts {
+            kind: AlertKind::FollowUpOverdue,
+            participant: "Ola".into(),
+            at: interview().starts_at,
+            zone: Oslo,
+            interview: None,
+            request: None,
+        });
+        let nb = render(Language::Nb, Surface::InApp, &overdue);
+        assert_eq!(nb.title, "Oppfølgingen av Ola er forsinket");
+        assert_eq!(
+            nb.body,
+            "Kontakten skulle vært tatt innen mandag 3. mars kl. 14.00."
+        );
+        let en = render(
+            Language::En,
+            Surface::LockScreen { previews: true },
+            &overdue,
+        );
+        assert_eq!(en.title, "A follow-up is overdue");
+        let without = Notice::Alert(AlertFacts {
+            kind: AlertKind::InterviewWithoutOutcome,
+            participant: "Ola".into(),
+            at: interview().starts_at,
+            zone: Oslo,
+            interview: Some(interview()),
+            request: None,
+        });
+        assert_eq!(
+            render(Language::En, Surface::InApp, &without).body,
+            "The job interview for Butikkmedarbeider at Rema 1000 on Monday 3 March at 14:00 has no outcome recorded."
+        );
+        let request = Notice::Alert(AlertFacts {
+            kind: AlertKind::RequestWaiting,
+            participant: "Ola".into(),
+            at: interview().starts_at,
+            zone: Oslo,
+            interview: None,
+            request: Some(ContactRequestKind::BenefitsCounselling),
+        });
+        assert_eq!(
+            render(Language::En, Surface::InApp, &request).title,
+            "Ola asks for benefits counselling"
+        );
     }
 }

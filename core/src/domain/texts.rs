@@ -5,7 +5,8 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::Language;
+use super::alerts::AlertKind;
+use super::{ContactRequestKind, Language};
 
 /// A text with its parameters already chosen.
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +58,31 @@ pub enum Text<'a> {
     /// On a lock screen: that their contact person changed, without a name (a specialist's name
     /// would tell anyone nearby that the person is in IPS).
     NewContactPersonTitle,
+    // --- alerts to staff (docs/follow-up.md, "Alerts") ---
+    /// An alert's title inside the staff app, naming the participant. `request` is the kind of a
+    /// waiting contact request.
+    AlertTitle {
+        kind: AlertKind,
+        participant: &'a str,
+        request: Option<ContactRequestKind>,
+    },
+    /// What an alert is about, inside the staff app; `at` is its cause's time (a due time, an
+    /// interview's end, a message's or request's time, the withdrawal).
+    AlertBody {
+        kind: AlertKind,
+        participant: &'a str,
+        at: DateTime<Utc>,
+        zone: Tz,
+    },
+    /// An interview without an outcome, with its details, inside the staff app.
+    AlertInterviewBody {
+        role: &'a str,
+        employer: &'a str,
+        at: DateTime<Utc>,
+        zone: Tz,
+    },
+    /// An alert on a lock screen: what kind of thing needs doing, never who.
+    AlertGenericTitle { kind: AlertKind },
 }
 
 pub fn render(language: Language, text: Text<'_>) -> String {
@@ -165,6 +191,136 @@ pub fn render(language: Language, text: Text<'_>) -> String {
         ),
         (Language::Nb, Text::NewContactPersonTitle) => "Du har fått en ny kontaktperson".into(),
         (Language::En, Text::NewContactPersonTitle) => "You have a new contact person".into(),
+        (language, Text::AlertTitle { kind, participant, request }) => {
+            alert_title(language, kind, participant, request)
+        }
+        (language, Text::AlertBody { kind, participant, at, zone }) => {
+            alert_body(language, kind, participant, at, zone)
+        }
+        (Language::Nb, Text::AlertInterviewBody { role, employer, at, zone }) => format!(
+            "Jobbintervjuet som {role} hos {employer} {} har ikke fått noe utfall.",
+            when_nb(at, zone)
+        ),
+        (Language::En, Text::AlertInterviewBody { role, employer, at, zone }) => format!(
+            "The job interview for {role} at {employer} on {} has no outcome recorded.",
+            when_en(at, zone)
+        ),
+        (language, Text::AlertGenericTitle { kind }) => alert_generic_title(language, kind).into(),
+    }
+}
+
+fn alert_title(
+    language: Language,
+    kind: AlertKind,
+    p: &str,
+    request: Option<ContactRequestKind>,
+) -> String {
+    use AlertKind as K;
+    match (language, kind) {
+        (Language::Nb, K::FollowUpDue) => format!("Oppfølgingen av {p} nærmer seg"),
+        (Language::En, K::FollowUpDue) => format!("Follow-up with {p} is coming up"),
+        (Language::Nb, K::FollowUpOverdue) => format!("Oppfølgingen av {p} er forsinket"),
+        (Language::En, K::FollowUpOverdue) => format!("Follow-up with {p} is overdue"),
+        (Language::Nb, K::NoEmployerContact) => format!("Ingen arbeidsgiverkontakt for {p} ennå"),
+        (Language::En, K::NoEmployerContact) => format!("No employer contact for {p} yet"),
+        (Language::Nb, K::InterviewWithoutOutcome) => format!("Intervjuet til {p} mangler utfall"),
+        (Language::En, K::InterviewWithoutOutcome) => format!("{p}'s job interview has no outcome"),
+        (Language::Nb, K::MessageUnanswered) => format!("{p} venter på svar"),
+        (Language::En, K::MessageUnanswered) => format!("{p} is waiting for an answer"),
+        (Language::Nb, K::RequestWaiting) => match request {
+            Some(ContactRequestKind::BenefitsCounselling) => {
+                format!("{p} ber om veiledning om trygd og arbeid")
+            }
+            _ => format!("{p} ber om å bli ringt"),
+        },
+        (Language::En, K::RequestWaiting) => match request {
+            Some(ContactRequestKind::BenefitsCounselling) => {
+                format!("{p} asks for benefits counselling")
+            }
+            _ => format!("{p} asks to be called"),
+        },
+        (Language::Nb, K::ParticipantWithdrew) => format!("{p} har trukket seg"),
+        (Language::En, K::ParticipantWithdrew) => format!("{p} has withdrawn"),
+    }
+}
+
+fn alert_body(language: Language, kind: AlertKind, p: &str, at: DateTime<Utc>, zone: Tz) -> String {
+    use AlertKind as K;
+    match (language, kind) {
+        (Language::Nb, K::FollowUpDue) => {
+            format!("Neste kontakt skal skje innen {}.", when_nb(at, zone))
+        }
+        (Language::En, K::FollowUpDue) => {
+            format!("The next contact is due by {}.", when_en(at, zone))
+        }
+        (Language::Nb, K::FollowUpOverdue) => {
+            format!("Kontakten skulle vært tatt innen {}.", when_nb(at, zone))
+        }
+        (Language::En, K::FollowUpOverdue) => {
+            format!("The contact was due by {}.", when_en(at, zone))
+        }
+        (Language::Nb, K::NoEmployerContact) => {
+            format!("Det er ikke registrert noen kontakt med arbeidsgivere for {p} siden oppstart.")
+        }
+        (Language::En, K::NoEmployerContact) => {
+            format!("No contact with employers has been logged for {p} since enrolment.")
+        }
+        (Language::Nb, K::InterviewWithoutOutcome) => {
+            format!(
+                "Jobbintervjuet {} har ikke fått noe utfall.",
+                when_nb(at, zone)
+            )
+        }
+        (Language::En, K::InterviewWithoutOutcome) => {
+            format!(
+                "The job interview on {} has no outcome recorded.",
+                when_en(at, zone)
+            )
+        }
+        (Language::Nb, K::MessageUnanswered) => format!(
+            "Meldingen fra {p} {} har ikke fått svar.",
+            when_nb(at, zone)
+        ),
+        (Language::En, K::MessageUnanswered) => format!(
+            "The message from {p} on {} has not been answered.",
+            when_en(at, zone)
+        ),
+        (Language::Nb, K::RequestWaiting) => format!(
+            "Forespørselen fra {} er ikke behandlet ennå.",
+            when_nb(at, zone)
+        ),
+        (Language::En, K::RequestWaiting) => format!(
+            "The request from {} has not been handled yet.",
+            when_en(at, zone)
+        ),
+        (Language::Nb, K::ParticipantWithdrew) => format!(
+            "{p} avsluttet deltakelsen sin {}. Saken er lukket.",
+            when_nb(at, zone)
+        ),
+        (Language::En, K::ParticipantWithdrew) => format!(
+            "{p} ended their participation on {}. The case is closed.",
+            when_en(at, zone)
+        ),
+    }
+}
+
+fn alert_generic_title(language: Language, kind: AlertKind) -> &'static str {
+    use AlertKind as K;
+    match (language, kind) {
+        (Language::Nb, K::FollowUpDue) => "En oppfølging nærmer seg",
+        (Language::En, K::FollowUpDue) => "A follow-up is coming up",
+        (Language::Nb, K::FollowUpOverdue) => "En oppfølging er forsinket",
+        (Language::En, K::FollowUpOverdue) => "A follow-up is overdue",
+        (Language::Nb, K::NoEmployerContact) => "En deltaker mangler arbeidsgiverkontakt",
+        (Language::En, K::NoEmployerContact) => "A participant has no employer contact yet",
+        (Language::Nb, K::InterviewWithoutOutcome) => "Et jobbintervju mangler utfall",
+        (Language::En, K::InterviewWithoutOutcome) => "A job interview has no outcome",
+        (Language::Nb, K::MessageUnanswered) => "En melding venter på svar",
+        (Language::En, K::MessageUnanswered) => "A message is waiting for an answer",
+        (Language::Nb, K::RequestWaiting) => "En forespørsel venter",
+        (Language::En, K::RequestWaiting) => "A request is waiting",
+        (Language::Nb, K::ParticipantWithdrew) => "En deltaker har trukket seg",
+        (Language::En, K::ParticipantWithdrew) => "A participant has withdrawn",
     }
 }
 

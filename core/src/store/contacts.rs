@@ -10,7 +10,7 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 
 use super::status_changes::ChangedBy;
-use super::{follow_up, participants, StoreError};
+use super::{alerts, follow_up, participants, StoreError};
 use crate::db::DbConnection;
 use crate::domain::case_status::Refusal;
 use crate::domain::contacts::Party;
@@ -259,6 +259,8 @@ pub fn log(
     let logged = create(conn, &new)?;
     if new.party == Party::Employer.as_str() {
         follow_up::end_employer_watch(conn, participant_id)?;
+        // The first employer contact ends a "no employer contact" alert.
+        alerts::resolve_gone_for_participant(conn, participant_id, now)?;
     }
     if reached_them && status != ParticipantStatus::Closed {
         let tz = follow_up::time_zone(&participant);

@@ -16,10 +16,10 @@ use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::jobs;
 use super::participants::Participant;
 use super::status_changes::ChangedBy;
 use super::StoreError;
+use super::{alerts, jobs};
 use crate::db::DbConnection;
 use crate::domain::follow_up::{self as rules, JobDates, Phase, Plan, Rules};
 use crate::domain::ParticipantStatus;
@@ -238,6 +238,11 @@ pub fn save(
         return Err(StoreError::Conflict(
             "the follow-up plan was changed by someone else; read it again".into(),
         ));
+    }
+    if due != current.due_at {
+        // A moved or cleared due time (a contact, a new plan, a pause, a closure) ends the
+        // follow-up alerts raised for the old one.
+        alerts::resolve_gone_for_participant(conn, current.participant_id, ctx.now)?;
     }
     get(conn, current.participant_id)
 }

@@ -8,9 +8,12 @@ use super::notifications::{self, Notification, Recipient};
 use super::participants::{self, Caseload, Participant};
 use super::reassignments::SPECIALIST_CHANGED_KIND;
 use super::staff;
+use super::{alerts, contact_requests};
 use super::{Page, StoreError};
 use crate::db::DbConnection;
-use crate::domain::notices::{InterviewFacts, Notice};
+use crate::domain::alerts::{self as alert_rules, AlertKind};
+use crate::domain::notices::{AlertFacts, InterviewFacts, Notice};
+use crate::domain::ContactRequestKind;
 
 /// A notification of the inbox, ready to be worded.
 #[derive(Debug, Clone)]
@@ -78,6 +81,9 @@ pub fn staff_notice(
     caseload: Caseload,
     n: &Notification,
 ) -> Result<(Notice, Option<i64>), StoreError> {
+    if n.kind == alert_rules::NOTIFICATION_KIND {
+        return alert_notice(conn, caseload, n);
+    }
     if n.kind != interviews::CANCELLED_KIND {
         return Ok((Notice::Other, None));
     }
@@ -99,6 +105,61 @@ pub fn staff_notice(
         ),
         _ => (Notice::InterviewCancelledElsewhere, None),
     })
+}
+
+/// What an alert's notification says, from the alert as it is now. It names the participant only
+/// while they are in the reader's caseload (a reassigned participant's old alerts say their kind
+/// only). Times are written in the participant's time zone, an interview's in its own.
+fn alert_notice(
+    conn: &mut DbConnection,
+    caseload: Caseload,
+    n: &Notification,
+) -> Result<(Notice, Option<i64>), StoreError> {
+    let id = match (n.subject_type.as_deref(), n.subject_id) {
+        (Some(alerts::SUBJECT), Some(id)) => Some(id),
+        _ => n.payload_id("alert_id"),
+    };
+    let Some(alert) = id
+        .map(|id| alerts::get(conn, id).found())
+        .transpose()?
+        .flatten()
+    else {
+        return Ok((Notice::Other, None));
+    };
+    let Some(kind) = alert.kind() else {
+        return Ok((Notice::Other, None));
+    };
+    let Some(participant) =
+        participants::get_in_caseload(conn, alert.participant_id, caseload).found()?
+    else {
+        return Ok((Notice::AlertElsewhere(kind), None));
+    };
+    let interview = match (kind, alert.subject_id) {
+        (AlertKind::InterviewWithoutOutcome, Some(id)) => {
+            interviews::get_of(conn, participant.id, id)
+                .found()?
+                .map(|i| facts(&i, &i.time_zone))
+        }
+        _ => None,
+    };
+    let request = match (kind, alert.subject_id) {
+        (AlertKind::RequestWaiting, Some(id)) => contact_requests::get(conn, participant.id, id)
+            .found()?
+            .and_then(|r| ContactRequestKind::parse(&r.request.kind)),
+        _ => None,
+    };
+    let facts = AlertFacts {
+        kind,
+        at: alert.cause_at.and_utc(),
+        zone: participant
+            .time_zone
+            .parse()
+            .unwrap_or(chrono_tz::Europe::Oslo),
+        participant: participant.display_name,
+        interview,
+        request,
+    };
+    Ok((Notice::Alert(facts), Some(participant.id)))
 }
 
 /// A participant's inbox, newest first.

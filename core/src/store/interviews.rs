@@ -91,6 +91,9 @@ pub struct InterviewChanges {
     pub outcome: Option<Option<String>>,
     pub sequence: Option<i32>,
     pub updated_at: Option<NaiveDateTime>,
+    /// Cleared when the interview moves: its new end is a new occurrence for the "no outcome"
+    /// alert scan (`store::alert_scans`).
+    pub outcome_alerted_at: Option<Option<NaiveDateTime>>,
 }
 
 /// Where a participant wants reminders: their zone, offsets and quiet hours.

@@ -245,6 +245,50 @@ pub fn announce_to_participant(
     )
 }
 
+/// Starts the answer clock on a participant's message: it must have a staff answer by `due_at`
+/// (working hours later; see `domain::working_hours`), or the worker's scan alerts the specialist.
+/// Only the first message still waiting carries the deadline: when the participant writes again
+/// before anyone answered, the thread is already waiting and its clock keeps running from the
+/// first message. Run in the message's transaction.
+pub fn expect_answer(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    message_id: i64,
+    due_at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let last_answer: Option<i64> = messages::table
+        .filter(messages::participant_id.eq(participant_id))
+        .filter(messages::sender_kind.eq(SenderKind::Staff.as_str()))
+        .select(diesel::dsl::max(messages::id))
+        .first(conn)?;
+    let already_waiting: bool = diesel::select(diesel::dsl::exists(
+        messages::table
+            .filter(messages::participant_id.eq(participant_id))
+            .filter(messages::sender_kind.eq(SenderKind::Participant.as_str()))
+            .filter(messages::id.gt(last_answer.unwrap_or(0)))
+            .filter(messages::id.ne(message_id)),
+    ))
+    .get_result(conn)?;
+    if already_waiting {
+        return Ok(false);
+    }
+    diesel::update(messages::table.find(message_id))
+        .set(messages::answer_due_at.eq(due_at))
+        .execute(conn)?;
+    Ok(true)
+}
+
+/// A staff member answered in the thread: no message of it waits for an answer any more.
+pub fn answered(conn: &mut DbConnection, participant_id: i64) -> Result<usize, StoreError> {
+    Ok(diesel::update(
+        messages::table
+            .filter(messages::participant_id.eq(participant_id))
+            .filter(messages::answer_due_at.is_not_null()),
+    )
+    .set(messages::answer_due_at.eq(None::<NaiveDateTime>))
+    .execute(conn)?)
+}
+
 /// Whether a message is still unread by its reader (false when it is read or gone).
 pub fn is_unread(conn: &mut DbConnection, message_id: i64) -> Result<bool, StoreError> {
     Ok(messages::table

@@ -3,6 +3,8 @@
 //! Functions take `&mut DbConnection` so callers compose them inside one transaction
 //! (`Db::write`); none of them opens a transaction of its own unless it says so.
 
+pub mod alert_scans;
+pub mod alerts;
 pub mod audit;
 pub mod auth_failures;
 pub mod caseload;
