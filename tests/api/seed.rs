@@ -122,11 +122,11 @@ pub fn plan(app: &TestApp, participant: i64, phase: &str, due_at: Option<&str>) 
     run(
         app,
         &format!(
-            "INSERT INTO follow_up_plans (participant_id, phase, cadence_days, due_at, version, updated_at, updated_by_kind) \
-             VALUES ({participant}, {}, 7, {}, 1, {}, 'system')",
+            "INSERT INTO follow_up_plans (participant_id, phase, cadence_days, due_at, started_at, version, updated_at, updated_by_kind) \
+             VALUES ({participant}, {}, 7, {}, {now}, 1, {now}, 'system')",
             text(phase),
             optional(due_at),
-            text(&now(Duration::zero())),
+            now = text(&now(Duration::zero())),
         ),
     );
 }
