@@ -1,4 +1,5 @@
-"""Checks that every example in openapi.yaml is valid against its own schema.
+"""Checks that every example in openapi.yaml is valid against its own schema, and that no mapping in
+the file names a key twice (PyYAML would silently keep the last one; stricter parsers refuse the file).
 
 The examples are what third-party developers copy first; one that contradicts its schema is a bug
 in the contract. Run: python3 tools/check_openapi_examples.py [openapi.yaml]
@@ -10,9 +11,30 @@ import jsonschema
 import yaml
 
 
+class DuplicateKey(Exception):
+    pass
+
+
+class StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses a mapping naming the same key twice."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise DuplicateKey(f"{key!r} appears twice in one mapping (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def main(path: str) -> int:
     with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+        try:
+            doc = yaml.load(f, Loader=StrictLoader)
+        except DuplicateKey as e:
+            print(f"{path}: {e}")
+            return 1
     schemas = doc["components"]["schemas"]
 
     def resolve(node):
