@@ -76,6 +76,17 @@ impl Caller {
         }
     }
 
+    /// The caller's role, as `x-roles` in openapi.yaml names it (`public`: no token).
+    fn role(self) -> &'static str {
+        match self {
+            Caller::Anonymous => "public",
+            Caller::A | Caller::B | Caller::C => "participant",
+            Caller::Specialist | Caller::Colleague | Caller::Outsider => "specialist",
+            Caller::Supervisor | Caller::OtherSupervisor => "supervisor",
+            Caller::Admin => "admin",
+        }
+    }
+
     fn may_see_a(self) -> bool {
         self.may_see().contains(&"Alpha")
     }
@@ -95,7 +106,8 @@ enum Expect {
     /// decides (a 409 for an interview already cancelled, a 422 for a supervisor who names no
     /// specialist). No foreign participant's name or record id appears in the answer.
     Allowed,
-    /// Not called: the call would end the caller's own session or account (see the class).
+    /// Allowed, but not called: the call would end the caller's own session or account, or a
+    /// token changes nothing (see the class).
     NotRun,
 }
 
@@ -251,6 +263,8 @@ const MATRIX: &[Row] = &[
     row("GET",    "/health/ready",                                            PUBLIC,          Body::None),
     row("GET",    "/metrics",                                                 PUBLIC,          Body::None),
     row("GET",    "/openapi.yaml",                                            PUBLIC,          Body::None),
+    row("GET",    "/docs",                                                    PUBLIC,          Body::None),
+    row("GET",    "/docs/redoc.standalone.js",                                PUBLIC,          Body::None),
     row("POST",   "/v1/auth/login",                                           PUBLIC,          Body::Login),
     row("POST",   "/v1/auth/enrol",                                           PUBLIC,          Body::Enrol),
     row("POST",   "/v1/auth/refresh",                                         PUBLIC,          Body::Refresh),
@@ -406,6 +420,82 @@ fn every_route_is_in_the_matrix() {
     for r in MATRIX {
         expectations(r.class.grid);
     }
+}
+
+/// The roles a line of the matrix lets call its routes, in the order `x-roles` lists them: a
+/// role whose callers are reached (even if answered 404 for the victim's record, which is not
+/// theirs) may call the route; a role refused with 401 or 403 may not. A route anyone may call
+/// is `public` alone.
+fn roles(class: Class) -> Vec<&'static str> {
+    let cells: Vec<(Caller, Expect)> = CALLERS
+        .iter()
+        .copied()
+        .zip(expectations(class.grid))
+        .collect();
+    let reached = |e: Expect| matches!(e, Expect::Allowed | Expect::Hidden | Expect::NotRun);
+    if cells
+        .iter()
+        .any(|(c, e)| *c == Caller::Anonymous && reached(*e))
+    {
+        return vec!["public"];
+    }
+    let mut out = Vec::new();
+    for role in ["participant", "specialist", "supervisor", "admin"] {
+        let of_role: Vec<bool> = cells
+            .iter()
+            .filter(|(c, _)| c.role() == role)
+            .map(|(_, e)| reached(*e))
+            .collect();
+        assert!(
+            of_role.iter().all(|r| *r) || of_role.iter().all(|r| !*r),
+            "the {} class refuses some {role}s by role and lets others in",
+            class.name
+        );
+        if of_role[0] {
+            out.push(role);
+        }
+    }
+    out
+}
+
+/// openapi.yaml says, in each operation's `x-roles` and in its description ("Roles: ..."),
+/// which roles may call it; that must be what the matrix enforces, so the contract cannot drift
+/// from the rules.
+#[test]
+fn the_contract_names_the_roles_the_matrix_enforces() {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let mut wrong = Vec::new();
+    for (method, path) in served() {
+        let Some(row) = matrix_row(&method, &path) else {
+            continue; // every_route_is_in_the_matrix names it
+        };
+        let op = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
+        let enforced = roles(row.class);
+        let documented: Option<Vec<&str>> = op["x-roles"]
+            .as_sequence()
+            .map(|roles| roles.iter().filter_map(|r| r.as_str()).collect());
+        if documented.as_deref() != Some(enforced.as_slice()) {
+            wrong.push(format!(
+                "{method} {path}: x-roles is {documented:?}, the matrix ({} class) allows {enforced:?}",
+                row.class.name
+            ));
+        }
+        let sentence = format!("Roles: {}.", enforced.join(", "));
+        if !op["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&sentence))
+        {
+            wrong.push(format!(
+                "{method} {path}: the description does not say {sentence:?}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "openapi.yaml and the matrix disagree:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod contact;
 mod contacts;
 mod contract;
 mod devices;
+mod docs;
 mod errors;
 mod export;
 mod fcm;

@@ -10,6 +10,7 @@ mod caseload;
 mod contact_requests;
 mod contacts;
 mod devices;
+mod docs;
 mod export;
 mod follow_up;
 mod health;
@@ -49,6 +50,8 @@ pub fn table() -> Vec<RouteDef> {
         GET "/health/ready" => health::ready,
         GET "/metrics" => health::metrics,
         GET "/openapi.yaml" => health::openapi,
+        GET "/docs" => docs::page_html,
+        GET "/docs/redoc.standalone.js" => docs::redoc_js,
 
         POST "/v1/auth/login" => auth::login,
         POST "/v1/auth/enrol" => auth::enrol,
