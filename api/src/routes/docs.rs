@@ -20,8 +20,9 @@ const PAGE_TEMPLATE: &str = include_str!("../../assets/docs.html");
 
 /// What the page may do, and no more: scripts only from this server, the contract fetched from
 /// this server. Redoc needs three allowances, each found by loading the page under a stricter
-/// policy: inline styles (styled-components writes `<style>` elements), `data:` images (its icons
-/// are inline SVG), and `blob:` workers (its search index runs in a worker made from a blob).
+/// policy: inline styles (styled-components writes `<style>` elements and `style` attributes),
+/// `data:` images (its icons are inline SVG), and `blob:` workers (its search index runs in a
+/// worker made from a blob).
 /// Its sidebar's "API docs by Redocly" logo is an image on Redocly's CDN: `img-src` blocks it, and
 /// Redoc then leaves the logo out.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
