@@ -34,6 +34,7 @@ mod reports;
 mod seed;
 mod settings;
 mod teams_staff;
+mod webhooks;
 mod withdrawal;
 mod worker;
 mod worker_processes;
