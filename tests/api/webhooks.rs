@@ -1062,3 +1062,88 @@ async fn the_webhook_queue_is_in_the_metrics() {
     assert!(metrics.contains("ips_webhooks_due 1"), "{metrics}");
     assert!(metrics.contains("ips_webhooks_failed 0"));
 }
+
+#[tokio::test]
+async fn a_stopped_workers_claim_is_taken_over_and_its_late_result_is_not_recorded() {
+    use ips_core::store::now;
+    use ips_core::store::webhook_deliveries::{self, Settled};
+
+    let app = app().await;
+    let w = World::build(&app).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = register(&app, &w.admin, &receiver.url, &["participant.enrolled"]).await;
+    ping(&app, &w.admin, endpoint).await;
+    execute(
+        &app,
+        "UPDATE webhook_deliveries SET next_attempt_at = '2000-01-01 00:00:00'",
+    );
+    // A worker claimed it ten minutes ago with a one-minute lease, and stopped.
+    let claimed = app
+        .db
+        .write(|conn| {
+            webhook_deliveries::claim_due(
+                conn,
+                "stopped-worker",
+                now() - Duration::minutes(10),
+                Duration::minutes(1),
+                10,
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let delivery = claimed[0].delivery_id;
+    let held = deliveries(&app, &w.admin, endpoint, "").await["items"][0].clone();
+    assert_eq!(held["status"], "in_flight");
+    app.post(
+        &format!("/v1/webhook-endpoints/{endpoint}/deliveries/{delivery}/redeliver"),
+        Some(&w.admin),
+        json!({}),
+    )
+    .await
+    .assert_problem(409);
+
+    send_due(&app).await;
+    assert_eq!(receiver.received().len(), 1, "taken over and sent");
+    let job = claimed[0].clone();
+    let kept = app
+        .db
+        .write(move |conn| {
+            webhook_deliveries::settle(conn, &job, "stopped-worker", None, &Settled::Failed, now())
+        })
+        .await
+        .unwrap();
+    assert!(!kept, "the lost lease's result is not recorded");
+    let done = deliveries(&app, &w.admin, endpoint, "").await["items"][0].clone();
+    assert_eq!(done["status"], "delivered");
+    assert_eq!(done["attempts"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_deliveries_finished_a_month_ago() {
+    let app = app().await;
+    let w = World::build(&app).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = register(&app, &w.admin, &receiver.url, &["participant.enrolled"]).await;
+    ping(&app, &w.admin, endpoint).await;
+    send_due(&app).await;
+    app.patch(
+        &format!("/v1/webhook-endpoints/{endpoint}"),
+        &w.admin,
+        json!({ "status": "paused" }),
+    )
+    .await
+    .ok();
+    ping(&app, &w.admin, endpoint).await;
+    let later = ips_core::store::now() + Duration::days(31);
+    let swept = app
+        .db
+        .write(move |conn| ips_core::store::housekeeping::sweep(conn, later, None))
+        .await
+        .unwrap();
+    assert_eq!(swept.webhook_deliveries, 1);
+    let left = deliveries(&app, &w.admin, endpoint, "").await;
+    let left = left["items"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "the pending one stays");
+    assert_eq!(left[0]["status"], "pending");
+}

@@ -365,6 +365,30 @@ pub fn redeliver(
     get(conn, endpoint_id, delivery_id)
 }
 
+/// Deletes deliveries that ended (delivered or failed) before `before`, with their attempts, and
+/// the events no delivery refers to any more. Returns the deliveries deleted.
+pub fn purge_finished_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let deleted = diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq_any(["delivered", "failed"]))
+            .filter(webhook_deliveries::updated_at.lt(before)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        webhook_events::table
+            .filter(webhook_events::created_at.lt(before))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::webhook_event_id.eq(webhook_events::id)),
+            ))),
+    )
+    .execute(conn)?;
+    Ok(deleted)
+}
+
 /// The webhook queue at a glance, for `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {
@@ -381,7 +405,13 @@ pub fn stats(conn: &mut DbConnection, now: NaiveDateTime) -> Result<QueueStats, 
     let with_status = |status: &'static str| {
         webhook_deliveries::table.filter(webhook_deliveries::status.eq(status))
     };
-    let due_rows = with_status("pending").filter(webhook_deliveries::next_attempt_at.le(now));
+    // Due means waiting for a worker: a paused or disabled endpoint's deliveries are not.
+    let active = webhook_endpoints::table
+        .filter(webhook_endpoints::status.eq(EndpointStatus::Active.as_str()))
+        .select(webhook_endpoints::id);
+    let due_rows = with_status("pending")
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .filter(webhook_deliveries::endpoint_id.eq_any(active));
     let oldest: Option<NaiveDateTime> = due_rows
         .select(diesel::dsl::min(webhook_deliveries::next_attempt_at))
         .first(conn)?;
