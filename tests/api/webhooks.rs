@@ -278,6 +278,11 @@ fn assert_signed(secret: &str, r: &Received) {
         .header("user-agent")
         .starts_with("IPS-Companion-Webhooks/"));
     assert_eq!(r.json()["id"], json!(id), "the body's id is the header's");
+    assert!(
+        r.body.starts_with(&format!(r#"{{"id":"{id}","type":""#)),
+        "id and type first: {}",
+        r.body
+    );
 }
 
 /// Makes the pending reminders with these ids due now.

@@ -175,18 +175,18 @@ pub async fn run(
     }
     let webhook_every = Duration::from_secs(config.webhook_interval_seconds);
     let sending = Arc::new(Mutex::new(()));
-    let webhooks = Arc::new(webhook_sender(db.clone(), &config)?);
+    let sender = Arc::new(webhook_sender(db.clone(), &config)?);
     {
-        let (webhooks, busy) = (webhooks.clone(), sending.clone());
+        let (sender, busy) = (sender.clone(), sending.clone());
         let budget = webhook_every.max(Duration::from_secs(5));
         scheduler
             .add(Job::new_repeated_async(
                 webhook_every,
                 move |_id, _scheduler| {
-                    let (webhooks, busy) = (webhooks.clone(), busy.clone());
+                    let (sender, busy) = (sender.clone(), busy.clone());
                     Box::pin(async move {
                         let Ok(_guard) = busy.try_lock() else { return };
-                        webhooks::tick(&webhooks, budget).await;
+                        webhooks::tick(&sender, budget).await;
                     })
                 },
             )?)
@@ -216,7 +216,7 @@ pub async fn run(
     let _housekeeping = housekeeping_busy.lock().await;
     let _scan = scanning.lock().await;
     let _webhooks = sending.lock().await;
-    match (dispatcher.release().await, webhooks.release().await) {
+    match (dispatcher.release().await, sender.release().await) {
         (Ok(released), Ok(webhooks_released)) => {
             tracing::info!(released, webhooks_released, "worker stopped")
         }

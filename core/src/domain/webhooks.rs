@@ -10,6 +10,7 @@ use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -244,15 +245,27 @@ impl Event {
     }
 }
 
-/// The body sent for an event: its id, type, time and data, in this order.
+/// The body sent for an event.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    created_at: String,
+    data: Value,
+}
+
+/// The body sent for an event: its id, type, time and data, in this order (a struct, because a
+/// JSON map would sort the keys).
 pub fn payload(event_id: &str, event_type: &str, created_at: NaiveDateTime, data: Value) -> String {
-    json!({
-        "id": event_id,
-        "type": event_type,
-        "created_at": timestamp(created_at),
-        "data": data,
-    })
-    .to_string()
+    let envelope = Envelope {
+        id: event_id,
+        event_type,
+        created_at: timestamp(created_at),
+        data,
+    };
+    // Strings and a JSON value always serialise; there is no error to handle.
+    serde_json::to_string(&envelope).unwrap_or_default()
 }
 
 /// A new event id: `evt_` and 26 characters that sort by time (milliseconds, then randomness,
@@ -309,6 +322,17 @@ mod tests {
         }
         assert_eq!(EventType::parse(PING), None);
         assert_eq!(EventType::parse("alert.*"), None);
+    }
+
+    #[test]
+    fn the_body_starts_with_the_id_and_type() {
+        let at = DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap_or_default()
+            .naive_utc();
+        assert_eq!(
+            payload("evt_1", PING, at, json!({ "endpoint_id": 4 })),
+            r#"{"id":"evt_1","type":"ping","created_at":"2023-11-14T22:13:20.000000Z","data":{"endpoint_id":4}}"#
+        );
     }
 
     #[test]

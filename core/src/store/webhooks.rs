@@ -275,12 +275,19 @@ pub fn emit(
     now: NaiveDateTime,
 ) -> Result<Option<String>, StoreError> {
     let event_type = event.event_type().as_str();
-    let endpoints: Vec<i64> = webhook_subscriptions::table
+    let subscribed = webhook_subscriptions::table
         .inner_join(webhook_endpoints::table)
         .filter(webhook_subscriptions::event_type.eq(event_type))
         .filter(webhook_endpoints::status.eq(EndpointStatus::Active.as_str()))
-        .select(webhook_endpoints::id)
-        .load(conn)?;
+        .select(webhook_endpoints::id);
+    // On PostgreSQL the endpoints are held (`FOR KEY SHARE`) until this transaction ends, so an
+    // administrator deleting one meanwhile waits, and its cascade takes the new delivery along,
+    // instead of the change that caused the event failing on a foreign key. SQLite writers take
+    // turns, so nothing can slip in between.
+    let endpoints: Vec<i64> = match conn {
+        DbConnection::Postgresql(pg) => subscribed.for_key_share().load(pg)?,
+        DbConnection::Sqlite(lite) => subscribed.load(lite)?,
+    };
     if endpoints.is_empty() {
         return Ok(None);
     }
