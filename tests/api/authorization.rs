@@ -238,6 +238,8 @@ enum Body {
     /// Carries A's participant id: the record's id travels in the body.
     EmployerContact,
     Snooze,
+    WebhookEndpoint,
+    WebhookEndpointPatch,
 }
 
 /// One row of the matrix: a route of the table, its class and the body it is sent.
@@ -375,6 +377,15 @@ const MATRIX: &[Row] = &[
     row("POST",   "/v1/alerts/{id}/acknowledge",                              ALERT,           Body::None),
     row("POST",   "/v1/alerts/{id}/snooze",                                   ALERT,           Body::Snooze),
     row("POST",   "/v1/alerts/{id}/resolve",                                  ALERT,           Body::EmptyObject),
+    row("GET",    "/v1/webhook-endpoints",                                    ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints",                                    ADMIN,           Body::WebhookEndpoint),
+    row("GET",    "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::None),
+    row("PATCH",  "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::WebhookEndpointPatch),
+    row("DELETE", "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/rotate-secret",                 ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/ping",                          ADMIN,           Body::None),
+    row("GET",    "/v1/webhook-endpoints/{id}/deliveries",                    ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", ADMIN,      Body::None),
 ];
 
 /// The routes the app serves, as (method, OpenAPI path), in the table's order, each once.
@@ -528,6 +539,8 @@ struct Ids {
     staff_notification: i64,
     job: i64,
     alert: i64,
+    webhook_endpoint: i64,
+    webhook_delivery: i64,
 }
 
 impl Ids {
@@ -547,6 +560,8 @@ impl Ids {
             staff_notification: 900_000_011,
             job: 900_000_012,
             alert: 900_000_013,
+            webhook_endpoint: 900_000_014,
+            webhook_delivery: 900_000_015,
             calendar_token: ips_core::domain::tokens::generate(
                 ips_core::domain::tokens::TokenKind::CalendarFeed,
             ),
@@ -581,6 +596,8 @@ fn fill(template: &str, ids: &Ids) -> String {
             "staff" => ids.staff.to_string(),
             "calendar" => ids.calendar_token.clone(),
             "alerts" => ids.alert.to_string(),
+            "webhook-endpoints" => ids.webhook_endpoint.to_string(),
+            "deliveries" => ids.webhook_delivery.to_string(),
             _ => panic!("{template}: no id kind for {segment}; teach `fill` about it"),
         };
         out.push(value);
@@ -806,6 +823,9 @@ struct Fixture {
     /// D's outstanding enrolment code and refresh token, for the public routes.
     d_code: String,
     d_refresh: String,
+    /// A webhook endpoint and its test ping's delivery, for the administrators' routes.
+    webhook_endpoint: i64,
+    webhook_delivery: i64,
 }
 
 impl Fixture {
@@ -873,6 +893,26 @@ impl Fixture {
         let a_alert = first_alert_about(&app, a.id);
         let (a_notification, specialist_notification) =
             sent_notifications(&app, a.id, world.specialist_id);
+        let webhook_endpoint = app
+            .post(
+                "/v1/webhook-endpoints",
+                Some(&world.admin),
+                json!({ "url": "https://hooks.example.org/matrix", "event_types": ["alert.raised"] }),
+            )
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
+        let webhook_delivery = app
+            .post(
+                &format!("/v1/webhook-endpoints/{webhook_endpoint}/ping"),
+                Some(&world.admin),
+                json!({}),
+            )
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
         Fixture {
             app,
             world,
@@ -887,6 +927,8 @@ impl Fixture {
             a_alert,
             d_code,
             d_refresh,
+            webhook_endpoint,
+            webhook_delivery,
         }
     }
 
@@ -923,6 +965,8 @@ impl Fixture {
             staff_notification: self.specialist_notification,
             job: self.a.job,
             alert: self.a_alert,
+            webhook_endpoint: self.webhook_endpoint,
+            webhook_delivery: self.webhook_delivery,
         }
     }
 
@@ -998,6 +1042,10 @@ impl Fixture {
             Body::Snooze => {
                 json!({ "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() })
             }
+            Body::WebhookEndpoint => json!({
+                "url": "https://hooks.example.org/ips", "event_types": ["alert.raised"],
+            }),
+            Body::WebhookEndpointPatch => json!({ "description": "Dashboard" }),
         })
     }
 

@@ -209,11 +209,13 @@ fn requests_from(net_log: &str, origin: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every operation of the contract, as (operationId, summary).
+/// Every operation of the contract, routes and webhooks alike, as (operationId, summary).
 fn operations() -> Vec<(String, String)> {
     let doc: serde_yaml::Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).unwrap();
     let mut out = Vec::new();
-    for (_, item) in doc["paths"].as_mapping().unwrap() {
+    let paths = doc["paths"].as_mapping().unwrap();
+    let webhooks = doc["webhooks"].as_mapping().into_iter().flatten();
+    for (_, item) in paths.iter().chain(webhooks) {
         for (method, op) in item.as_mapping().unwrap() {
             if ["get", "put", "post", "patch", "delete"].contains(&method.as_str().unwrap()) {
                 out.push((

@@ -35,6 +35,7 @@ mod reports;
 mod seed;
 mod settings;
 mod teams_staff;
+mod webhooks;
 mod withdrawal;
 mod worker;
 mod worker_processes;

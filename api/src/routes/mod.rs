@@ -25,6 +25,7 @@ mod reports;
 mod staff;
 mod teams;
 mod views;
+mod webhooks;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -165,6 +166,17 @@ pub fn table() -> Vec<RouteDef> {
         POST "/v1/alerts/{id:\\d+}/acknowledge" => alerts::acknowledge,
         POST "/v1/alerts/{id:\\d+}/snooze" => alerts::snooze,
         POST "/v1/alerts/{id:\\d+}/resolve" => alerts::resolve,
+
+        // Webhooks for integrations (README, "Webhooks"): administrators only.
+        GET "/v1/webhook-endpoints" => webhooks::list,
+        POST "/v1/webhook-endpoints" => webhooks::create,
+        GET "/v1/webhook-endpoints/{id:\\d+}" => webhooks::get,
+        PATCH "/v1/webhook-endpoints/{id:\\d+}" => webhooks::update,
+        DELETE "/v1/webhook-endpoints/{id:\\d+}" => webhooks::delete,
+        POST "/v1/webhook-endpoints/{id:\\d+}/rotate-secret" => webhooks::rotate_secret,
+        POST "/v1/webhook-endpoints/{id:\\d+}/ping" => webhooks::ping,
+        GET "/v1/webhook-endpoints/{id:\\d+}/deliveries" => webhooks::deliveries,
+        POST "/v1/webhook-endpoints/{id:\\d+}/deliveries/{delivery_id:\\d+}/redeliver" => webhooks::redeliver,
     ]
 }
 
