@@ -1,4 +1,5 @@
-//! The contract and the app agree: every route in the app is in openapi.yaml, and the reverse.
+//! The contract and the app agree: every route in the app is in openapi.yaml, and the reverse;
+//! the routes the table deprecates are exactly those the file marks `deprecated: true`.
 
 use std::collections::BTreeSet;
 
@@ -51,6 +52,37 @@ fn every_route_is_documented_and_every_documented_route_exists() {
         "openapi.yaml describes routes the app does not have: {phantom:?}"
     );
     assert!(served.len() > 20);
+}
+
+/// A deprecation is announced twice, in the file (`deprecated: true`) and on the wire (the route
+/// table's headers): the two must name the same operations.
+#[test]
+fn deprecated_routes_are_the_ones_the_file_marks_deprecated() {
+    let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let mut marked = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, op) in item.as_mapping().expect("path item") {
+            let method = method.as_str().expect("method key");
+            if METHODS.contains(&method) && op["deprecated"].as_bool() == Some(true) {
+                let path = path.as_str().expect("path key").to_owned();
+                marked.insert((method.to_uppercase(), path));
+            }
+        }
+    }
+    let deprecated: BTreeSet<(String, String)> = ips_api::routes::table()
+        .iter()
+        .filter(|r| r.deprecation.is_some())
+        .map(|r| {
+            (
+                r.method.as_str().to_owned(),
+                ips_api::routes::openapi_path(r.path),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deprecated, marked,
+        "the route table's deprecations (left) and openapi.yaml's `deprecated: true` (right) differ"
+    );
 }
 
 #[test]
