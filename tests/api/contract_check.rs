@@ -119,6 +119,21 @@ pub fn assert_conforms(exchange: &Exchange<'_>) {
     );
 }
 
+/// Headers that tell a client something about this answer (a version, a new record, a replay,
+/// when to retry, how to authenticate, a deprecation): where one is sent, the file must say so.
+/// Transport headers and `X-Request-Id` (on every answer, said once in the file's description)
+/// are not listed.
+const MEANINGFUL_HEADERS: &[&str] = &[
+    "etag",
+    "location",
+    "idempotent-replayed",
+    "retry-after",
+    "www-authenticate",
+    "deprecation",
+    "sunset",
+    "content-disposition",
+];
+
 /// A media type without its parameters, in lower case: `Text/Plain; charset=x` -> `text/plain`.
 fn essence(media_type: &str) -> String {
     media_type
@@ -260,10 +275,19 @@ impl Contract {
     }
 
     fn check_headers(&self, exchange: &Exchange<'_>, response: &Value) -> Vec<String> {
-        let Some(headers) = response.get("headers").and_then(Value::as_object) else {
-            return Vec::new();
-        };
-        let mut problems = Vec::new();
+        let empty = serde_json::Map::new();
+        let headers = response
+            .get("headers")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let mut problems: Vec<String> = MEANINGFUL_HEADERS
+            .iter()
+            .filter(|name| exchange.headers.contains_key(**name))
+            .filter(|name| !headers.keys().any(|h| h.eq_ignore_ascii_case(name)))
+            .map(|name| {
+                format!("the header {name} came, but openapi.yaml does not document it here")
+            })
+            .collect();
         for (name, header) in headers {
             // OpenAPI: a Content-Type header definition is ignored (the content map says it).
             if name.eq_ignore_ascii_case("content-type") {
@@ -428,6 +452,51 @@ mod tests {
                 .any(|e| e.contains("WWW-Authenticate")),
             "{missing_header:?}"
         );
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let ready = |database: &str| {
+            exchange_check(
+                Method::GET,
+                "/health/ready",
+                200,
+                &[JSON],
+                &format!(r#"{{"status":"ok","database":"{database}"}}"#),
+            )
+        };
+        assert_eq!(ready("ok"), Vec::<String>::new());
+        let team = |created_at: &str| {
+            exchange_check(
+                Method::GET,
+                "/v1/teams/1",
+                200,
+                &[JSON],
+                &json!({
+                    "id": 1, "name": "IPS Oslo", "phone": null, "email": null,
+                    "created_at": created_at, "updated_at": "2026-03-02T10:00:00Z"
+                })
+                .to_string(),
+            )
+        };
+        assert_eq!(team("2026-03-02T10:00:00.123456Z"), Vec::<String>::new());
+        assert!(
+            team("yesterday").iter().any(|e| e.contains("date-time")),
+            "{:?}",
+            team("yesterday")
+        );
+    }
+
+    #[test]
+    fn undocumented_meaningful_headers_are_named() {
+        let live = exchange_check(
+            Method::GET,
+            "/health/live",
+            200,
+            &[JSON, ("etag", "\"1\"")],
+            r#"{"status":"ok"}"#,
+        );
+        assert!(live.iter().any(|e| e.contains("etag")), "{live:?}");
     }
 
     #[test]
