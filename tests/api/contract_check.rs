@@ -7,8 +7,10 @@
 //! documented (or covered by a `4XX`-style range or `default`); its Content-Type must be one the
 //! file lists for that status, and no body may come where the file documents none; a JSON body
 //! must validate against the schema (JSON Schema 2020-12, formats checked); every header the file
-//! marks `required` must be present, and every documented header that is present must match its
-//! schema. A path or method the file does not describe must be answered with a Problem.
+//! marks `required` must be present, every documented header that is present must match its
+//! schema, and a header the API gives a meaning (`MEANINGFUL_HEADERS`) must not come where the file
+//! does not document it; the deprecation headers come exactly with `deprecated: true`. A path or
+//! method the file does not describe must be answered with a Problem.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -120,19 +122,44 @@ pub fn assert_conforms(exchange: &Exchange<'_>) {
 }
 
 /// Headers that tell a client something about this answer (a version, a new record, a replay,
-/// when to retry, how to authenticate, a deprecation): where one is sent, the file must say so.
-/// Transport headers and `X-Request-Id` (on every answer, said once in the file's description)
-/// are not listed.
+/// when to retry, how to authenticate, a download's name): where one is sent, the file must say so.
+/// Transport headers, `X-Request-Id` (on every answer) and the deprecation headers (on every answer
+/// of an operation marked `deprecated: true`; see [`check_deprecation`]) are said once in
+/// the file, not per response.
 const MEANINGFUL_HEADERS: &[&str] = &[
     "etag",
     "location",
     "idempotent-replayed",
     "retry-after",
     "www-authenticate",
-    "deprecation",
-    "sunset",
     "content-disposition",
 ];
+
+/// Every answer of an operation marked `deprecated: true` announces it (`Deprecation`, `Sunset`,
+/// `Link; rel="deprecation"`), and no other operation's answer does.
+fn check_deprecation(exchange: &Exchange<'_>, operation: &Value) -> Vec<String> {
+    let deprecated = operation["deprecated"] == json!(true);
+    let links_to_notes = exchange
+        .headers
+        .get_all(reqwest::header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("rel=\"deprecation\""));
+    let sent = [
+        ("Deprecation", exchange.headers.contains_key("deprecation")),
+        ("Sunset", exchange.headers.contains_key("sunset")),
+        ("Link rel=\"deprecation\"", links_to_notes),
+    ];
+    sent.into_iter()
+        .filter(|(_, present)| *present != deprecated)
+        .map(|(name, _)| match deprecated {
+            true => format!("the operation is deprecated, but the answer has no {name}"),
+            false => {
+                format!("{name} came, but openapi.yaml does not mark the operation deprecated")
+            }
+        })
+        .collect()
+}
 
 /// A media type without its parameters, in lower case: `Text/Plain; charset=x` -> `text/plain`.
 fn essence(media_type: &str) -> String {
@@ -195,6 +222,7 @@ impl Contract {
         let response = self.resolve(response);
         let mut problems = self.check_body(exchange, response);
         problems.extend(self.check_headers(exchange, response));
+        problems.extend(check_deprecation(exchange, operation));
         problems
     }
 
@@ -497,6 +525,43 @@ mod tests {
             r#"{"status":"ok"}"#,
         );
         assert!(live.iter().any(|e| e.contains("etag")), "{live:?}");
+    }
+
+    #[test]
+    fn deprecation_headers_come_exactly_with_deprecated_operations() {
+        let live = exchange_check(
+            Method::GET,
+            "/health/live",
+            200,
+            &[JSON, ("deprecation", "@1799971200")],
+            r#"{"status":"ok"}"#,
+        );
+        assert!(
+            live.iter()
+                .any(|e| e.contains("not mark the operation deprecated")),
+            "{live:?}"
+        );
+
+        let url = Url::parse("http://127.0.0.1/v1/old").unwrap();
+        let deprecated = json!({ "deprecated": true });
+        let announced = |links: &[&str]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("deprecation", "@1799971200".parse().unwrap());
+            headers.insert("sunset", "Thu, 15 Jul 2027 00:00:00 GMT".parse().unwrap());
+            for link in links {
+                headers.append(reqwest::header::LINK, link.parse().unwrap());
+            }
+            let exchange = Exchange {
+                method: &Method::GET,
+                url: &url,
+                status: StatusCode::OK,
+                headers: &headers,
+                text: "",
+            };
+            check_deprecation(&exchange, &deprecated)
+        };
+        assert_eq!(announced(&[]).len(), 1, "{:?}", announced(&[]));
+        assert!(announced(&["<https://ips.example.no/changes>; rel=\"deprecation\""]).is_empty());
     }
 
     #[test]
