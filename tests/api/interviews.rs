@@ -426,6 +426,62 @@ async fn upcoming_first_then_past_across_pages() {
 }
 
 #[tokio::test]
+async fn a_page_shows_each_interview_with_its_own_reminders() {
+    // The list reads the reminders of a whole page in one query; each must land on its interview.
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (pid, me) = app.participant(&w.specialist, "Siri").await;
+    let mut ids = Vec::new();
+    for start in [
+        oslo_in(3, 12, 0),
+        oslo_in(5, 15, 30),
+        oslo_in(8, 11, 0),
+        Utc::now() - Duration::days(4),
+    ] {
+        let created = app.post("/v1/me/interviews", Some(&me), body(start)).await;
+        ids.push(created.ok()["id"].as_i64().unwrap());
+    }
+    let cancelled = app
+        .post(
+            &format!("/v1/me/interviews/{}/cancel", ids[1]),
+            Some(&me),
+            json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+
+    let own = app.get("/v1/me/interviews", &me).await.ok();
+    let staff = app
+        .get(&format!("/v1/participants/{pid}/interviews"), &w.specialist)
+        .await
+        .ok();
+    for page in [&own, &staff] {
+        let items = page["items"].as_array().unwrap();
+        assert_eq!(items.len(), 4);
+        for item in items {
+            let id = item["id"].as_i64().unwrap();
+            let single = app.get(&format!("/v1/me/interviews/{id}"), &me).await.ok();
+            assert_eq!(item["reminders"], single["reminders"], "interview {id}");
+        }
+    }
+    let reminders_of = |id: i64| {
+        own["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .unwrap()["reminders"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(reminders_of(ids[0]), 2);
+    assert_eq!(reminders_of(ids[1]), 0, "cancelled");
+    assert_eq!(reminders_of(ids[2]), 2);
+    assert_eq!(reminders_of(ids[3]), 0, "in the past");
+}
+
+#[tokio::test]
 async fn calendar_downloads_and_a_revocable_feed() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;

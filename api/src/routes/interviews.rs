@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use ips_core::db::read_transaction;
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
 use ips_core::domain::{Language, Role};
@@ -669,23 +670,52 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))?,
         ),
     };
-    let page = state
-        .db
-        .write(move |conn| {
-            let participant = asker.participant(conn)?;
-            asker.audit(conn, "interview.listed", participant.id, None)?;
-            let (found, next) = interviews::list(conn, participant.id, after, limit, now())?;
-            let items = found
-                .into_iter()
-                .map(|i| view(conn, i))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(InterviewPage {
-                items,
-                next_cursor: next.map(encode_position),
-            })
-        })
-        .await?;
+    let page = match asker {
+        // A participant's own list writes nothing: a read-only transaction, which does not
+        // queue behind writers the way a write transaction does on SQLite.
+        Asker::Participant(id) => {
+            state
+                .db
+                .run(move |conn| read_transaction(conn, |conn| page_of(conn, id, after, limit)))
+                .await?
+        }
+        // Staff reading a participant's interviews is audited, so theirs is a write.
+        Asker::Staff { .. } => {
+            state
+                .db
+                .write(move |conn| {
+                    let participant = asker.participant(conn)?;
+                    asker.audit(conn, "interview.listed", participant.id, None)?;
+                    page_of(conn, participant.id, after, limit)
+                })
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of a participant's interviews with their pending reminders, in a fixed number of
+/// queries however long the page is.
+fn page_of(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    after: Option<ListPosition>,
+    limit: i64,
+) -> Result<InterviewPage, StoreError> {
+    let (found, next) = interviews::list(conn, participant_id, after, limit, now())?;
+    let ids: Vec<i64> = found.iter().map(|i| i.id).collect();
+    let mut reminders = interviews::pending_reminders_of(conn, &ids)?;
+    let items = found
+        .into_iter()
+        .map(|i| {
+            let pending = reminders.remove(&i.id).unwrap_or_default();
+            InterviewView::new(i, pending)
+        })
+        .collect();
+    Ok(InterviewPage {
+        items,
+        next_cursor: next.map(encode_position),
+    })
 }
 
 fn language_of(participant: &Participant) -> Language {

@@ -3,6 +3,8 @@
 //! Saving, moving, confirming or cancelling an interview rewrites its pending reminders in the
 //! outbox in the same transaction, so a reminder can never point at a time that is no longer true.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -363,6 +365,21 @@ pub fn replan_reminders(
         due.push(at);
     }
     Ok(due)
+}
+
+/// The reminders still to be sent for each of these interviews, soonest first; an interview
+/// with none is absent from the map.
+pub fn pending_reminders_of(
+    conn: &mut DbConnection,
+    interview_ids: &[i64],
+) -> Result<HashMap<i64, Vec<DateTime<Utc>>>, StoreError> {
+    let mut by_interview: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
+    for (id, at) in
+        notifications::pending_for_subjects(conn, REMINDER_KIND, SUBJECT, interview_ids)?
+    {
+        by_interview.entry(id).or_default().push(at.and_utc());
+    }
+    Ok(by_interview)
 }
 
 /// The interview's reminders still to be sent, soonest first.

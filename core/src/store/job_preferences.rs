@@ -283,20 +283,26 @@ pub fn save(
         }
         let next = version + 1;
         let values = Values::new(participant_id, doc, next, at, by)?;
-        let written = match current {
+        // The saved row comes back with the write (RETURNING), saving a read per save.
+        let saved: Option<Row> = match current {
             None => crate::per_backend!(conn, |c| diesel::insert_into(job_preferences::table)
                 .values(&values)
                 .on_conflict_do_nothing()
-                .execute(c))?,
-            Some(seen) => diesel::update(
+                .returning(Row::as_returning())
+                .get_result(c)
+                .optional())?,
+            // Per backend: the combined connection cannot return a selected struct.
+            Some(seen) => crate::per_backend!(conn, |c| diesel::update(
                 job_preferences::table
                     .filter(job_preferences::participant_id.eq(participant_id))
                     .filter(job_preferences::version.eq(seen)),
             )
             .set(&values)
-            .execute(conn)?,
+            .returning(Row::as_returning())
+            .get_result(c)
+            .optional())?,
         };
-        if written == 1 {
+        if let Some(row) = saved {
             diesel::insert_into(job_preference_changes::table)
                 .values((
                     job_preference_changes::participant_id.eq(participant_id),
@@ -307,7 +313,7 @@ pub fn save(
                     job_preference_changes::snapshot.eq(json(doc)?),
                 ))
                 .execute(conn)?;
-            return get(conn, participant_id).map(Some);
+            return row.try_into().map(Some);
         }
     }
     Err(StoreError::Conflict(

@@ -139,6 +139,31 @@ pub fn pending_for_subject(
         .load(conn)?)
 }
 
+/// Pending notifications of one kind about several subjects of one type, by subject and then
+/// soonest first: one query for a whole page of interviews rather than one per interview.
+pub fn pending_for_subjects(
+    conn: &mut DbConnection,
+    kind: &str,
+    subject_type: &str,
+    subject_ids: &[i64],
+) -> Result<Vec<(i64, NaiveDateTime)>, StoreError> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Option<i64>, NaiveDateTime)> = notifications::table
+        .filter(notifications::kind.eq(kind))
+        .filter(notifications::subject_type.eq(subject_type))
+        .filter(notifications::subject_id.eq_any(subject_ids))
+        .filter(notifications::status.eq("pending"))
+        .order((notifications::subject_id, notifications::due_at))
+        .select((notifications::subject_id, notifications::due_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at)| id.map(|id| (id, at)))
+        .collect())
+}
+
 /// Cancels everything still to be sent to one person (a participant who withdrew).
 pub fn cancel_all_pending_for(
     conn: &mut DbConnection,
