@@ -14,6 +14,7 @@ pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
+mod strict_json;
 pub mod telemetry;
 
 pub use startup::{build_server, Running};

@@ -27,12 +27,19 @@ ADMIN_EMAIL = "admin@journey.example"
 ADMIN_PASSWORD = "journey admin password"
 
 
+# What the generator may leave out of the client, and why. It knows JSON, text, binary and form bodies
+# but not YAML, so the one YAML answer, the contract document itself (GET /openapi.yaml), is left out:
+# a client of the API has no use for it. Anything else it cannot follow fails the check.
+EXPECTED_WARNINGS = {"WARNING parsing GET /openapi.yaml within health."}
+
+
 def generate_client(directory: Path) -> None:
     """`ips_client` in directory, from the file as a third-party developer would generate it."""
-    generator = shutil.which("openapi-python-client", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    search = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    generator = shutil.which("openapi-python-client", path=search)
     if generator is None:
         sys.exit("openapi-python-client is not installed: pip install -r tools/contract/requirements.txt")
-    subprocess.run(
+    result = subprocess.run(
         [
             generator,
             "generate",
@@ -44,11 +51,15 @@ def generate_client(directory: Path) -> None:
             "none",
             "--output-path",
             str(directory / "ips_client"),
-            # Anything the generator had to leave out of the client is a failure, not a footnote.
-            "--fail-on-warning",
         ],
-        check=True,
+        capture_output=True,
+        text=True,
     )
+    warnings = {line.strip() for line in result.stderr.splitlines() if line.startswith("WARNING")}
+    if result.returncode != 0 or warnings - EXPECTED_WARNINGS:
+        print(result.stdout + result.stderr)
+        sys.exit("openapi-python-client could not follow openapi.yaml (above)")
+    print(f"generated the client ({len(warnings)} expected warning)")
 
 
 def main() -> int:
