@@ -1,5 +1,6 @@
-"""Checks that every example in openapi.yaml is valid against its own schema, and that no mapping in
-the file names a key twice (PyYAML would silently keep the last one; stricter parsers refuse the file).
+"""Checks that every example in openapi.yaml (its paths and its webhooks) is valid against its own
+schema, and that no mapping in the file names a key twice (PyYAML would silently keep the last one;
+stricter parsers refuse the file).
 
 The examples are what third-party developers copy first; one that contradicts its schema is a bug
 in the contract. Run: python3 tools/check_openapi_examples.py [openapi.yaml]
@@ -58,7 +59,10 @@ def main(path: str) -> int:
         except jsonschema.ValidationError as e:
             failures.append(f"{where}: {e.message}")
 
-    for path_name, item in doc["paths"].items():
+    # The paths the API answers, and the requests it sends to webhook receivers (OpenAPI 3.1's
+    # top-level `webhooks`), are checked alike.
+    operations = list(doc["paths"].items()) + list(doc.get("webhooks", {}).items())
+    for path_name, item in operations:
         for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue

@@ -1,5 +1,6 @@
 //! Versioned documents over HTTP: `ETag: "<version>"` on the way out, `If-Match` on the way in,
-//! so two editors (a participant's phone and their specialist) cannot overwrite each other unseen.
+//! so two editors (a participant's phone and their specialist) cannot overwrite each other unseen;
+//! and `If-None-Match`, so a cache revalidates a static asset without downloading it again.
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
@@ -39,6 +40,18 @@ pub fn if_match(req: &HttpRequest) -> Precondition {
     Precondition::OneOf(versions)
 }
 
+/// Whether the request's `If-None-Match` names `etag` (or is `*`), so the answer is 304. The
+/// comparison is weak (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
+    let wanted = etag.trim_start_matches("W/");
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
@@ -64,5 +77,24 @@ mod tests {
         assert_eq!(with(&["3"]), Precondition::OneOf(vec![]));
         assert_eq!(with(&["\"abc\""]), Precondition::OneOf(vec![]));
         assert_eq!(etag(7), "\"7\"");
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        let asks = |values: &[&str]| {
+            let mut req = TestRequest::default();
+            for v in values {
+                req = req.append_header((header::IF_NONE_MATCH, *v));
+            }
+            if_none_match(&req.to_http_request(), "\"abc\"")
+        };
+        assert!(!asks(&[]));
+        assert!(asks(&["\"abc\""]));
+        assert!(asks(&["W/\"abc\""]));
+        assert!(asks(&["\"x\", \"abc\""]));
+        assert!(asks(&["\"x\"", "\"abc\""]));
+        assert!(asks(&["*"]));
+        assert!(!asks(&["\"abcd\""]));
+        assert!(!asks(&["abc"]));
     }
 }

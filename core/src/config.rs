@@ -115,6 +115,16 @@ pub struct Config {
     pub working_day: String,
     /// The IANA time zone the working day is in.
     pub working_time_zone: String,
+    // --- webhooks (README, "Webhooks") ---
+    /// Accept plain `http://` webhook URLs (development and tests only; events carry ids that
+    /// should not cross a network unencrypted).
+    pub webhooks_allow_http: bool,
+    /// Seconds between the worker's webhook ticks (each sends everything due).
+    pub webhook_interval_seconds: u64,
+    /// Attempts before a webhook delivery is given up.
+    pub webhook_max_attempts: i32,
+    /// Longest a receiver may take to answer one webhook request.
+    pub webhook_timeout_seconds: u64,
 }
 
 /// The defaults, as they would appear in a config file.
@@ -164,6 +174,10 @@ struct Defaults {
     alert_request_waiting_minutes: i64,
     working_day: &'static str,
     working_time_zone: &'static str,
+    webhooks_allow_http: bool,
+    webhook_interval_seconds: u64,
+    webhook_max_attempts: i32,
+    webhook_timeout_seconds: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -211,6 +225,10 @@ const DEFAULTS: Defaults = Defaults {
     alert_request_waiting_minutes: 0,
     working_day: "08:00-16:00",
     working_time_zone: "Europe/Oslo",
+    webhooks_allow_http: false,
+    webhook_interval_seconds: 5,
+    webhook_max_attempts: 8,
+    webhook_timeout_seconds: 10,
 };
 
 impl Config {
@@ -308,6 +326,12 @@ impl Config {
         }
         self.check_follow_up()?;
         self.check_alerts()?;
+        if self.webhook_interval_seconds == 0
+            || !(1..=20).contains(&self.webhook_max_attempts)
+            || !(1..=60).contains(&self.webhook_timeout_seconds)
+        {
+            return Err("configuration: IPS_WEBHOOK_INTERVAL_SECONDS must be greater than 0, IPS_WEBHOOK_MAX_ATTEMPTS from 1 to 20 and IPS_WEBHOOK_TIMEOUT_SECONDS from 1 to 60".into());
+        }
         Ok(())
     }
 

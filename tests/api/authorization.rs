@@ -76,6 +76,17 @@ impl Caller {
         }
     }
 
+    /// The caller's role, as `x-roles` in openapi.yaml names it (`public`: no token).
+    fn role(self) -> &'static str {
+        match self {
+            Caller::Anonymous => "public",
+            Caller::A | Caller::B | Caller::C => "participant",
+            Caller::Specialist | Caller::Colleague | Caller::Outsider => "specialist",
+            Caller::Supervisor | Caller::OtherSupervisor => "supervisor",
+            Caller::Admin => "admin",
+        }
+    }
+
     fn may_see_a(self) -> bool {
         self.may_see().contains(&"Alpha")
     }
@@ -95,7 +106,8 @@ enum Expect {
     /// decides (a 409 for an interview already cancelled, a 422 for a supervisor who names no
     /// specialist). No foreign participant's name or record id appears in the answer.
     Allowed,
-    /// Not called: the call would end the caller's own session or account (see the class).
+    /// Allowed, but not called: the call would end the caller's own session or account, or a
+    /// token changes nothing (see the class).
     NotRun,
 }
 
@@ -226,6 +238,8 @@ enum Body {
     /// Carries A's participant id: the record's id travels in the body.
     EmployerContact,
     Snooze,
+    WebhookEndpoint,
+    WebhookEndpointPatch,
 }
 
 /// One row of the matrix: a route of the table, its class and the body it is sent.
@@ -251,6 +265,8 @@ const MATRIX: &[Row] = &[
     row("GET",    "/health/ready",                                            PUBLIC,          Body::None),
     row("GET",    "/metrics",                                                 PUBLIC,          Body::None),
     row("GET",    "/openapi.yaml",                                            PUBLIC,          Body::None),
+    row("GET",    "/docs",                                                    PUBLIC,          Body::None),
+    row("GET",    "/docs/redoc.standalone.js",                                PUBLIC,          Body::None),
     row("POST",   "/v1/auth/login",                                           PUBLIC,          Body::Login),
     row("POST",   "/v1/auth/enrol",                                           PUBLIC,          Body::Enrol),
     row("POST",   "/v1/auth/refresh",                                         PUBLIC,          Body::Refresh),
@@ -361,6 +377,15 @@ const MATRIX: &[Row] = &[
     row("POST",   "/v1/alerts/{id}/acknowledge",                              ALERT,           Body::None),
     row("POST",   "/v1/alerts/{id}/snooze",                                   ALERT,           Body::Snooze),
     row("POST",   "/v1/alerts/{id}/resolve",                                  ALERT,           Body::EmptyObject),
+    row("GET",    "/v1/webhook-endpoints",                                    ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints",                                    ADMIN,           Body::WebhookEndpoint),
+    row("GET",    "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::None),
+    row("PATCH",  "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::WebhookEndpointPatch),
+    row("DELETE", "/v1/webhook-endpoints/{id}",                               ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/rotate-secret",                 ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/ping",                          ADMIN,           Body::None),
+    row("GET",    "/v1/webhook-endpoints/{id}/deliveries",                    ADMIN,           Body::None),
+    row("POST",   "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver", ADMIN,      Body::None),
 ];
 
 /// The routes the app serves, as (method, OpenAPI path), in the table's order, each once.
@@ -408,6 +433,82 @@ fn every_route_is_in_the_matrix() {
     }
 }
 
+/// The roles a line of the matrix lets call its routes, in the order `x-roles` lists them: a
+/// role whose callers are reached (even if answered 404 for the victim's record, which is not
+/// theirs) may call the route; a role refused with 401 or 403 may not. A route anyone may call
+/// is `public` alone.
+fn roles(class: Class) -> Vec<&'static str> {
+    let cells: Vec<(Caller, Expect)> = CALLERS
+        .iter()
+        .copied()
+        .zip(expectations(class.grid))
+        .collect();
+    let reached = |e: Expect| matches!(e, Expect::Allowed | Expect::Hidden | Expect::NotRun);
+    if cells
+        .iter()
+        .any(|(c, e)| *c == Caller::Anonymous && reached(*e))
+    {
+        return vec!["public"];
+    }
+    let mut out = Vec::new();
+    for role in ["participant", "specialist", "supervisor", "admin"] {
+        let of_role: Vec<bool> = cells
+            .iter()
+            .filter(|(c, _)| c.role() == role)
+            .map(|(_, e)| reached(*e))
+            .collect();
+        assert!(
+            of_role.iter().all(|r| *r) || of_role.iter().all(|r| !*r),
+            "the {} class refuses some {role}s by role and lets others in",
+            class.name
+        );
+        if of_role[0] {
+            out.push(role);
+        }
+    }
+    out
+}
+
+/// openapi.yaml says, in each operation's `x-roles` and in its description ("Roles: ..."),
+/// which roles may call it; that must be what the matrix enforces, so the contract cannot drift
+/// from the rules.
+#[test]
+fn the_contract_names_the_roles_the_matrix_enforces() {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let mut wrong = Vec::new();
+    for (method, path) in served() {
+        let Some(row) = matrix_row(&method, &path) else {
+            continue; // every_route_is_in_the_matrix names it
+        };
+        let op = &doc["paths"][path.as_str()][method.to_lowercase().as_str()];
+        let enforced = roles(row.class);
+        let documented: Option<Vec<&str>> = op["x-roles"]
+            .as_sequence()
+            .map(|roles| roles.iter().filter_map(|r| r.as_str()).collect());
+        if documented.as_deref() != Some(enforced.as_slice()) {
+            wrong.push(format!(
+                "{method} {path}: x-roles is {documented:?}, the matrix ({} class) allows {enforced:?}",
+                row.class.name
+            ));
+        }
+        let sentence = format!("Roles: {}.", enforced.join(", "));
+        if !op["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&sentence))
+        {
+            wrong.push(format!(
+                "{method} {path}: the description does not say {sentence:?}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "openapi.yaml and the matrix disagree:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn no_route_is_listed_twice() {
     let mut seen = BTreeSet::new();
@@ -438,6 +539,8 @@ struct Ids {
     staff_notification: i64,
     job: i64,
     alert: i64,
+    webhook_endpoint: i64,
+    webhook_delivery: i64,
 }
 
 impl Ids {
@@ -457,6 +560,8 @@ impl Ids {
             staff_notification: 900_000_011,
             job: 900_000_012,
             alert: 900_000_013,
+            webhook_endpoint: 900_000_014,
+            webhook_delivery: 900_000_015,
             calendar_token: ips_core::domain::tokens::generate(
                 ips_core::domain::tokens::TokenKind::CalendarFeed,
             ),
@@ -491,6 +596,8 @@ fn fill(template: &str, ids: &Ids) -> String {
             "staff" => ids.staff.to_string(),
             "calendar" => ids.calendar_token.clone(),
             "alerts" => ids.alert.to_string(),
+            "webhook-endpoints" => ids.webhook_endpoint.to_string(),
+            "deliveries" => ids.webhook_delivery.to_string(),
             _ => panic!("{template}: no id kind for {segment}; teach `fill` about it"),
         };
         out.push(value);
@@ -716,6 +823,9 @@ struct Fixture {
     /// D's outstanding enrolment code and refresh token, for the public routes.
     d_code: String,
     d_refresh: String,
+    /// A webhook endpoint and its test ping's delivery, for the administrators' routes.
+    webhook_endpoint: i64,
+    webhook_delivery: i64,
 }
 
 impl Fixture {
@@ -783,6 +893,26 @@ impl Fixture {
         let a_alert = first_alert_about(&app, a.id);
         let (a_notification, specialist_notification) =
             sent_notifications(&app, a.id, world.specialist_id);
+        let webhook_endpoint = app
+            .post(
+                "/v1/webhook-endpoints",
+                Some(&world.admin),
+                json!({ "url": "https://hooks.example.org/matrix", "event_types": ["alert.raised"] }),
+            )
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
+        let webhook_delivery = app
+            .post(
+                &format!("/v1/webhook-endpoints/{webhook_endpoint}/ping"),
+                Some(&world.admin),
+                json!({}),
+            )
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap();
         Fixture {
             app,
             world,
@@ -797,6 +927,8 @@ impl Fixture {
             a_alert,
             d_code,
             d_refresh,
+            webhook_endpoint,
+            webhook_delivery,
         }
     }
 
@@ -833,6 +965,8 @@ impl Fixture {
             staff_notification: self.specialist_notification,
             job: self.a.job,
             alert: self.a_alert,
+            webhook_endpoint: self.webhook_endpoint,
+            webhook_delivery: self.webhook_delivery,
         }
     }
 
@@ -908,6 +1042,10 @@ impl Fixture {
             Body::Snooze => {
                 json!({ "until": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339() })
             }
+            Body::WebhookEndpoint => json!({
+                "url": "https://hooks.example.org/ips", "event_types": ["alert.raised"],
+            }),
+            Body::WebhookEndpointPatch => json!({ "description": "Dashboard" }),
         })
     }
 

@@ -17,6 +17,7 @@ use ips_core::store::outbox::{self, AttemptResult, Claimed, Settled};
 use ips_core::{Db, StoreError};
 use rand::Rng;
 
+use crate::backoff::Backoff;
 use crate::push::{Outcome, PushMessage, Target, Transport};
 use crate::render::{self, Prepared};
 
@@ -328,18 +329,12 @@ impl Dispatcher {
                 error: format!("gave up after {attempts} attempts: {error}"),
             };
         }
-        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
-        let base = self
-            .config
-            .backoff_base
-            .num_milliseconds()
-            .saturating_mul(1_i64 << exponent);
-        let capped = base.min(self.config.backoff_max.num_milliseconds());
-        let jittered = rand::thread_rng().gen_range(capped / 2..=capped.max(1));
-        let asked = after_seconds.map_or(0, |s| {
-            i64::try_from(s).unwrap_or(i64::MAX).saturating_mul(1000)
-        });
-        let delay = Duration::milliseconds(jittered.max(asked));
+        let backoff = Backoff {
+            base: self.config.backoff_base,
+            factor: 2,
+            max: self.config.backoff_max,
+        };
+        let delay = backoff.delay(attempts, after_seconds);
         Settled::Retry {
             at: now() + delay,
             error,

@@ -1,5 +1,5 @@
 //! The housekeeping tick: deletes ended sessions, spent codes, stale rate-limit counters
-//! and idempotency keys older than a day.
+//! idempotency keys older than a day, and webhook deliveries finished a month ago.
 
 use ips_core::store::{housekeeping, now};
 use ips_core::Db;
@@ -15,6 +15,7 @@ pub async fn tick(db: &Db, audit_retention: Option<chrono::Duration>) {
             auth_failures = swept.auth_failures,
             audit_events = swept.audit_events,
             idempotency_keys = swept.idempotency_keys,
+            webhook_deliveries = swept.webhook_deliveries,
             "housekeeping tick"
         ),
         Err(e) => tracing::warn!(error = %e, "housekeeping tick failed; the next tick retries"),

@@ -1,15 +1,18 @@
 //! IPS Companion's worker. tokio-cron-scheduler is used as a ticker only: every rule about
 //! what is due lives in the database, so any number of workers can run and a crashed one
-//! loses nothing. Three ticks: the dispatcher (every second: deliver what is due),
-//! housekeeping (every few minutes: clean up) and the alert scan (every minute: raise the
-//! specialists' alerts whose time has come).
+//! loses nothing. Four ticks: the dispatcher (every second: deliver what is due),
+//! housekeeping (every few minutes: clean up), the alert scan (every minute: raise the
+//! specialists' alerts whose time has come) and the webhook sender (every few seconds: POST the
+//! events due to integrations).
 
+pub mod backoff;
 pub mod dispatcher;
 pub mod housekeeping;
 pub mod push;
 pub mod render;
 pub mod scans;
 pub mod transports;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +64,18 @@ pub fn dispatcher(db: Db, config: &Config) -> Dispatcher {
         fallback,
         dispatch,
     )
+}
+
+/// The webhook sender this configuration asks for; its leases carry the dispatcher's kind of name.
+pub fn webhook_sender(db: Db, config: &Config) -> anyhow::Result<webhooks::WebhookSender> {
+    let settings = webhooks::WebhookConfig {
+        lease: chrono::Duration::seconds(config.dispatch_lease_seconds),
+        max_attempts: config.webhook_max_attempts,
+        timeout: Duration::from_secs(config.webhook_timeout_seconds),
+        ..webhooks::WebhookConfig::default()
+    };
+    webhooks::WebhookSender::new(db, dispatcher::worker_name(), settings)
+        .map_err(anyhow::Error::msg)
 }
 
 /// The FCM transport if `IPS_FCM_CREDENTIALS` names a key file: `Ok(None)` when it is unset,
@@ -158,6 +173,25 @@ pub async fn run(
             )?)
             .await?;
     }
+    let webhook_every = Duration::from_secs(config.webhook_interval_seconds);
+    let sending = Arc::new(Mutex::new(()));
+    let sender = Arc::new(webhook_sender(db.clone(), &config)?);
+    {
+        let (sender, busy) = (sender.clone(), sending.clone());
+        let budget = webhook_every.max(Duration::from_secs(5));
+        scheduler
+            .add(Job::new_repeated_async(
+                webhook_every,
+                move |_id, _scheduler| {
+                    let (sender, busy) = (sender.clone(), busy.clone());
+                    Box::pin(async move {
+                        let Ok(_guard) = busy.try_lock() else { return };
+                        webhooks::tick(&sender, budget).await;
+                    })
+                },
+            )?)
+            .await?;
+    }
     // One sweep and one scan at start, so a restarted worker does not wait a whole interval.
     housekeeping::tick(&db, audit_retention).await;
     scans::tick(&scanner, scan_budget).await;
@@ -167,6 +201,7 @@ pub async fn run(
         dispatch_every_s = every.as_secs(),
         housekeeping_every_s = housekeeping_every.as_secs(),
         alert_scan_every_s = scan_every.as_secs(),
+        webhook_every_s = webhook_every.as_secs(),
         "worker started"
     );
 
@@ -180,9 +215,12 @@ pub async fn run(
     let _dispatch = dispatching.lock().await;
     let _housekeeping = housekeeping_busy.lock().await;
     let _scan = scanning.lock().await;
-    match dispatcher.release().await {
-        Ok(released) => tracing::info!(released, "worker stopped"),
-        Err(e) => {
+    let _webhooks = sending.lock().await;
+    match (dispatcher.release().await, sender.release().await) {
+        (Ok(released), Ok(webhooks_released)) => {
+            tracing::info!(released, webhooks_released, "worker stopped")
+        }
+        (Err(e), _) | (_, Err(e)) => {
             tracing::warn!(error = %e, "worker stopped; its claims return when their lease expires")
         }
     }

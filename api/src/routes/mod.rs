@@ -10,6 +10,7 @@ mod caseload;
 mod contact_requests;
 mod contacts;
 mod devices;
+mod docs;
 mod export;
 mod follow_up;
 mod health;
@@ -24,6 +25,7 @@ mod reports;
 mod staff;
 mod teams;
 mod views;
+mod webhooks;
 
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, Route};
@@ -49,6 +51,8 @@ pub fn table() -> Vec<RouteDef> {
         GET "/health/ready" => health::ready,
         GET "/metrics" => health::metrics,
         GET "/openapi.yaml" => health::openapi,
+        GET "/docs" => docs::page_html,
+        GET "/docs/redoc.standalone.js" => docs::redoc_js,
 
         POST "/v1/auth/login" => auth::login,
         POST "/v1/auth/enrol" => auth::enrol,
@@ -162,6 +166,17 @@ pub fn table() -> Vec<RouteDef> {
         POST "/v1/alerts/{id:\\d+}/acknowledge" => alerts::acknowledge,
         POST "/v1/alerts/{id:\\d+}/snooze" => alerts::snooze,
         POST "/v1/alerts/{id:\\d+}/resolve" => alerts::resolve,
+
+        // Webhooks for integrations (README, "Webhooks"): administrators only.
+        GET "/v1/webhook-endpoints" => webhooks::list,
+        POST "/v1/webhook-endpoints" => webhooks::create,
+        GET "/v1/webhook-endpoints/{id:\\d+}" => webhooks::get,
+        PATCH "/v1/webhook-endpoints/{id:\\d+}" => webhooks::update,
+        DELETE "/v1/webhook-endpoints/{id:\\d+}" => webhooks::delete,
+        POST "/v1/webhook-endpoints/{id:\\d+}/rotate-secret" => webhooks::rotate_secret,
+        POST "/v1/webhook-endpoints/{id:\\d+}/ping" => webhooks::ping,
+        GET "/v1/webhook-endpoints/{id:\\d+}/deliveries" => webhooks::deliveries,
+        POST "/v1/webhook-endpoints/{id:\\d+}/deliveries/{delivery_id:\\d+}/redeliver" => webhooks::redeliver,
     ]
 }
 

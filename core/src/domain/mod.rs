@@ -19,6 +19,7 @@ pub mod roles;
 pub mod settings;
 pub mod texts;
 pub mod tokens;
+pub mod webhooks;
 pub mod working_hours;
 
 pub use roles::{

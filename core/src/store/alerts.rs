@@ -10,9 +10,10 @@ use diesel::prelude::*;
 
 use super::notifications::{self, NewNotification, Recipient};
 use super::participants::{self, Caseload, Participant};
-use super::{Page, StoreError};
+use super::{webhooks, Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::alerts::{AlertKind, AlertStatus, Resolution, NOTIFICATION_KIND};
+use crate::domain::webhooks::Event;
 use crate::domain::{ContactRequestStatus, ParticipantStatus, SenderKind};
 use crate::schema::{
     alerts, contact_requests, contacts, follow_up_plans, interviews, messages,
@@ -249,6 +250,19 @@ pub fn raise(
         .optional())?;
     if let Some(id) = id {
         deliver(conn, id, cause.participant_id, now)?;
+        webhooks::emit(
+            conn,
+            &Event::AlertRaised {
+                alert_id: id,
+                participant_id: cause.participant_id,
+                staff_id: specialist,
+                kind: cause.kind.as_str().to_owned(),
+                subject_type: cause.subject_type().map(str::to_owned),
+                subject_id: cause.subject_id,
+                raised_at: now,
+            },
+            now,
+        )?;
     }
     Ok(id)
 }
@@ -509,6 +523,19 @@ fn close(
     .execute(conn)?;
     if changed == 1 {
         cancel_deliveries(conn, id, now)?;
+        let alert = get(conn, id)?;
+        webhooks::emit(
+            conn,
+            &Event::AlertResolved {
+                alert_id: id,
+                participant_id: alert.participant_id,
+                kind: alert.kind,
+                resolution: resolution.as_str().to_owned(),
+                resolved_by: by,
+                resolved_at: now,
+            },
+            now,
+        )?;
     }
     Ok(changed == 1)
 }

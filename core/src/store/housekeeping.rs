@@ -1,9 +1,10 @@
-//! Nightly-style clean-up the worker runs: expired secrets, stale counters and old idempotency keys go.
+//! Nightly-style clean-up the worker runs: expired secrets, stale counters, old idempotency keys and
+//! finished webhook deliveries go.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::{audit, auth_failures, idempotency, sessions, StoreError};
+use super::{audit, auth_failures, idempotency, sessions, webhook_deliveries, StoreError};
 use crate::db::DbConnection;
 use crate::schema::enrolment_codes;
 
@@ -13,6 +14,8 @@ const KEEP_ENDED: Duration = Duration::days(30);
 const KEEP_FAILURES: Duration = Duration::days(1);
 /// A phone retries a POST within minutes; a day covers any retry without keeping answers for long.
 const KEEP_IDEMPOTENCY_KEYS: Duration = Duration::hours(24);
+/// Finished webhook deliveries (and their events) stay a month for administrators to inspect.
+const KEEP_WEBHOOK_DELIVERIES: Duration = Duration::days(30);
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Swept {
@@ -21,6 +24,7 @@ pub struct Swept {
     pub auth_failures: usize,
     pub audit_events: usize,
     pub idempotency_keys: usize,
+    pub webhook_deliveries: usize,
 }
 
 pub fn sweep(
@@ -39,11 +43,14 @@ pub fn sweep(
         None => 0,
     };
     let idempotency_keys = idempotency::purge_before(conn, now - KEEP_IDEMPOTENCY_KEYS)?;
+    let webhook_deliveries =
+        webhook_deliveries::purge_finished_before(conn, now - KEEP_WEBHOOK_DELIVERIES)?;
     Ok(Swept {
         sessions,
         enrolment_codes,
         auth_failures,
         audit_events,
         idempotency_keys,
+        webhook_deliveries,
     })
 }

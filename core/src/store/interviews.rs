@@ -9,10 +9,12 @@ use diesel::prelude::*;
 
 use super::notifications::{self, NewNotification, Recipient};
 use super::participants::Participant;
-use super::StoreError;
+use super::{webhooks, StoreError};
 use crate::db::DbConnection;
+use crate::domain::interviews::Status;
 use crate::domain::reminders;
 use crate::domain::settings::{self, QuietHours};
+use crate::domain::webhooks::{Event, InterviewFacts};
 use crate::schema::interviews;
 
 pub const REMINDER_KIND: &str = "interview_reminder";
@@ -68,6 +70,22 @@ pub struct NewInterview {
     pub created_by_id: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl Interview {
+    /// What a webhook event may say about the interview: times and state, no words.
+    pub fn facts(&self) -> InterviewFacts {
+        InterviewFacts {
+            interview_id: self.id,
+            participant_id: self.participant_id,
+            status: self.status.clone(),
+            outcome: self.outcome.clone(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            time_zone: self.time_zone.clone(),
+            sequence: self.sequence,
+        }
+    }
 }
 
 /// A partial update; `None` leaves a field, `Some(None)` clears an optional one.
@@ -138,7 +156,13 @@ pub fn create(conn: &mut DbConnection, new: NewInterview) -> Result<Interview, S
         .values(&new)
         .returning(interviews::id)
         .get_result(conn)?;
-    get(conn, id)
+    let created = get(conn, id)?;
+    webhooks::emit(
+        conn,
+        &Event::InterviewCreated(created.facts()),
+        created.created_at,
+    )?;
+    Ok(created)
 }
 
 fn get(conn: &mut DbConnection, id: i64) -> Result<Interview, StoreError> {
@@ -166,10 +190,22 @@ pub fn update(
     id: i64,
     changes: InterviewChanges,
 ) -> Result<Interview, StoreError> {
+    let before: String = interviews::table
+        .find(id)
+        .select(interviews::status)
+        .first(conn)?;
     diesel::update(interviews::table.find(id))
         .set(&changes)
         .execute(conn)?;
-    get(conn, id)
+    let updated = get(conn, id)?;
+    let cancelled = Status::Cancelled.as_str();
+    let event = if updated.status == cancelled && before != cancelled {
+        Event::InterviewCancelled(updated.facts())
+    } else {
+        Event::InterviewChanged(updated.facts())
+    };
+    webhooks::emit(conn, &event, updated.updated_at)?;
+    Ok(updated)
 }
 
 /// Where a page of the list ends: upcoming interviews come first (soonest first), then past

@@ -30,6 +30,8 @@ pub mod sessions;
 pub mod staff;
 pub mod status_changes;
 pub mod teams;
+pub mod webhook_deliveries;
+pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

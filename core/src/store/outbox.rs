@@ -11,8 +11,10 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
-use super::StoreError;
+use super::interviews::REMINDER_KIND;
+use super::{webhooks, StoreError};
 use crate::db::DbConnection;
+use crate::domain::webhooks::{Event, ReminderFacts};
 use crate::schema::{deliveries, notifications};
 
 /// A claimed notification, as the dispatcher needs it.
@@ -45,6 +47,24 @@ pub struct Claimed {
 const RETURNING: &str =
     "RETURNING id, recipient_kind, recipient_id, kind, subject_type, subject_id, payload, due_at, expires_at, attempts, created_at";
 
+/// A table the worker claims rows of under a lease. Each has the same lease columns: `id`,
+/// `status` (`pending`, `in_flight`, ...), `attempts`, `next_attempt_at`, `lease_owner`,
+/// `lease_expires_at` and `updated_at`; the claim below is written once for all of them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeasedQueue {
+    pub table: &'static str,
+    /// The `RETURNING` clause: the columns the claimed rows are read with.
+    pub returning: &'static str,
+    /// A further condition (no placeholders) that a pending row must meet to be claimed, or "".
+    pub ready: &'static str,
+}
+
+const NOTIFICATIONS: LeasedQueue = LeasedQueue {
+    table: "notifications",
+    returning: RETURNING,
+    ready: "",
+};
+
 /// Claims up to `limit` due notifications for `owner` until `now + lease`: first any whose
 /// lease expired (a crashed worker's), then pending ones, oldest due first. Run in a write
 /// transaction.
@@ -55,9 +75,25 @@ pub fn claim_due(
     lease: Duration,
     limit: i64,
 ) -> Result<Vec<Claimed>, StoreError> {
+    claim_leased(conn, NOTIFICATIONS, owner, now, lease, limit)
+}
+
+/// The claim of any leased queue: expired leases first, then due pending rows.
+pub(crate) fn claim_leased<R>(
+    conn: &mut DbConnection,
+    queue: LeasedQueue,
+    owner: &str,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<R>, StoreError>
+where
+    R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
     let until = now + lease;
     let mut claimed = claim(
         conn,
+        queue,
         "status = 'in_flight' AND lease_expires_at < ?",
         "lease_expires_at",
         owner,
@@ -67,9 +103,11 @@ pub fn claim_due(
     )?;
     let room = limit - claimed.len() as i64;
     if room > 0 {
+        let pending = format!("status = 'pending' AND next_attempt_at <= ?{}", queue.ready);
         claimed.extend(claim(
             conn,
-            "status = 'pending' AND next_attempt_at <= ?",
+            queue,
+            &pending,
             "next_attempt_at",
             owner,
             now,
@@ -80,21 +118,29 @@ pub fn claim_due(
     Ok(claimed)
 }
 
-fn claim(
+#[expect(clippy::too_many_arguments, reason = "one claim statement's parts")]
+fn claim<R>(
     conn: &mut DbConnection,
+    queue: LeasedQueue,
     condition: &str,
     order: &str,
     owner: &str,
     now: NaiveDateTime,
     until: NaiveDateTime,
     limit: i64,
-) -> Result<Vec<Claimed>, StoreError> {
+) -> Result<Vec<R>, StoreError>
+where
+    R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
+    let LeasedQueue {
+        table, returning, ..
+    } = queue;
     let set = "SET status = 'in_flight', lease_owner = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?";
     Ok(match conn {
         DbConnection::Postgresql(pg) => {
             let sql = format!(
-                "UPDATE notifications {set} WHERE id IN (SELECT id FROM notifications WHERE {condition} \
-                 ORDER BY {order}, id LIMIT ? FOR UPDATE SKIP LOCKED) {RETURNING}"
+                "UPDATE {table} {set} WHERE id IN (SELECT id FROM {table} WHERE {condition} \
+                 ORDER BY {order}, id LIMIT ? FOR UPDATE SKIP LOCKED) {returning}"
             );
             diesel::sql_query(numbered(&sql))
                 .bind::<Text, _>(owner)
@@ -106,8 +152,8 @@ fn claim(
         }
         DbConnection::Sqlite(lite) => {
             let sql = format!(
-                "UPDATE notifications {set} WHERE id IN (SELECT id FROM notifications WHERE {condition} \
-                 ORDER BY {order}, id LIMIT ?) {RETURNING}"
+                "UPDATE {table} {set} WHERE id IN (SELECT id FROM {table} WHERE {condition} \
+                 ORDER BY {order}, id LIMIT ?) {returning}"
             );
             diesel::sql_query(sql)
                 .bind::<Text, _>(owner)
@@ -198,7 +244,61 @@ pub fn settle(
             ))
             .execute(conn)?,
     };
+    if changed == 1 {
+        reminder_result_event(conn, id, settled, now)?;
+    }
     Ok(changed == 1)
+}
+
+/// A reminder's final result is an event for integrations (`reminder.delivered`,
+/// `reminder.failed`), written with the result. A retry is not final, and a dropped reminder
+/// (expired, or its interview gone) was never meant to arrive.
+fn reminder_result_event(
+    conn: &mut DbConnection,
+    id: i64,
+    settled: &Settled,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let delivered = match settled {
+        Settled::Sent => true,
+        Settled::Failed { .. } => false,
+        Settled::Retry { .. } | Settled::Dropped { .. } => return Ok(()),
+    };
+    let (kind, participant_id, payload, due_at, attempts): (
+        String,
+        i64,
+        String,
+        NaiveDateTime,
+        i32,
+    ) = notifications::table
+        .find(id)
+        .select((
+            notifications::kind,
+            notifications::recipient_id,
+            notifications::payload,
+            notifications::due_at,
+            notifications::attempts,
+        ))
+        .first(conn)?;
+    if kind != REMINDER_KIND {
+        return Ok(());
+    }
+    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    let facts = ReminderFacts {
+        notification_id: id,
+        participant_id,
+        interview_id: payload["interview_id"].as_i64(),
+        offset_minutes: payload["offset_minutes"].as_i64(),
+        due_at,
+        attempts,
+    };
+    let event = if delivered {
+        Event::ReminderDelivered(facts)
+    } else {
+        Event::ReminderFailed(facts)
+    };
+    webhooks::emit(conn, &event, now)?;
+    Ok(())
 }
 
 /// Gives back every row `owner` still holds (a graceful stop): they are due again at once, and

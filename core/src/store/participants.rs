@@ -6,11 +6,12 @@ use diesel::prelude::*;
 
 use super::sessions::{self, RevokeReason, Subject};
 use super::status_changes::{self, Change, ChangedBy};
-use super::{devices, enrolment_codes, follow_up, notifications, Page, StoreError};
+use super::{devices, enrolment_codes, follow_up, notifications, webhooks, Page, StoreError};
 use diesel::sql_types::Bool;
 
 use crate::db::{DbConnection, MultiBackend};
 use crate::domain::follow_up::Rules;
+use crate::domain::webhooks::Event;
 use crate::domain::{ClosedReason, ParticipantStatus, Role};
 use crate::schema::participants;
 
@@ -100,12 +101,25 @@ impl Caseload {
     }
 }
 
+/// Enrols a participant (the enrolment's webhook event is written here, in its transaction).
 pub fn create(conn: &mut DbConnection, new: NewParticipant) -> Result<Participant, StoreError> {
     let id = diesel::insert_into(participants::table)
         .values(&new)
         .returning(participants::id)
         .get_result(conn)?;
-    get(conn, id)
+    let enrolled = get(conn, id)?;
+    webhooks::emit(
+        conn,
+        &Event::ParticipantEnrolled {
+            participant_id: id,
+            team_id: enrolled.team_id,
+            specialist_id: enrolled.specialist_id,
+            status: enrolled.status.clone(),
+            enrolled_at: enrolled.enrolled_at,
+        },
+        enrolled.enrolled_at,
+    )?;
+    Ok(enrolled)
 }
 
 /// A participant by id, for their own session (no caseload check: the id comes from the session).
@@ -226,6 +240,16 @@ pub fn withdraw(
     // Reminders stop: nothing more is sent to someone who has left.
     notifications::cancel_all_pending_for(conn, notifications::Recipient::Participant(id), now)?;
     set_calendar_feed(conn, id, None, now)?;
+    webhooks::emit(
+        conn,
+        &Event::ParticipantWithdrawn {
+            participant_id: id,
+            team_id: closed.team_id,
+            specialist_id: closed.specialist_id,
+            withdrawn_at: now,
+        },
+        now,
+    )?;
     get(conn, id)
 }
 

@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::HeaderMap;
 use reqwest::{Client, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+use super::{short, without_url};
+use crate::backoff::retry_after;
 use crate::push::{Outcome, PushMessage, Target, Transport};
 
 /// The OAuth2 scope that allows sending with FCM.
@@ -188,7 +190,7 @@ impl FcmTransport {
             })?;
         let status = response.status();
         if !status.is_success() {
-            let after_seconds = retry_after(response.headers());
+            let after_seconds = retry_after(response.headers(), Utc::now());
             let body = response.text().await.unwrap_or_default();
             let error = format!("FCM token request: {status} {}", short(&body));
             // A refused grant (a revoked or wrong key) does not heal by retrying.
@@ -339,7 +341,7 @@ pub fn outcome(status: StatusCode, headers: &HeaderMap, body: &str) -> Outcome {
     );
     if transient(status) || status == StatusCode::UNAUTHORIZED {
         return Outcome::Retry {
-            after_seconds: retry_after(headers),
+            after_seconds: retry_after(headers, Utc::now()),
             error: summary,
         };
     }
@@ -366,32 +368,4 @@ fn bad_token_field(error: &Value) -> bool {
 
 fn transient(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
-}
-
-/// `Retry-After` in seconds (FCM sends seconds; an HTTP date is ignored and backoff applies).
-fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// Error text without the request URL (it is the same for every send and only adds noise).
-fn without_url(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_decode() {
-        "unreadable answer"
-    } else {
-        "request failed"
-    };
-    format!("{kind}: {}", e.without_url())
-}
-
-/// At most 200 characters of a provider's text, for the error column.
-fn short(text: &str) -> String {
-    let text = text.trim();
-    match text.char_indices().nth(200) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_owned(),
-    }
 }
