@@ -102,6 +102,8 @@ class App:
 
     def _start(self) -> None:
         log = open(self.log_path, "wb")
+        # The API alone, no worker: nothing a test makes up (a webhook URL, a push token) is ever
+        # delivered anywhere.
         self._process = subprocess.Popen(
             [str(self.ips), "serve"], env=self._env(), stdout=log, stderr=subprocess.STDOUT
         )
