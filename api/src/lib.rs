@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod csv;
+pub mod deprecation;
 pub mod idempotency;
 pub mod input;
 pub mod metrics;

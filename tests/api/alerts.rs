@@ -885,16 +885,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let raw = |path: String, content_type: &'static str, body: &'static str| {
         let (app, token) = (&s.app, s.w.specialist.clone());
         async move {
-            let response = app
+            let request = app
                 .client
                 .post(format!("{}{path}", app.address))
                 .bearer_auth(token)
                 .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            TestApp::read(response).await
+                .body(body);
+            app.run(request).await
         }
     };
     raw(snooze.clone(), "application/json", "{\"until\":")

@@ -1299,16 +1299,13 @@ async fn every_route_answers_every_caller_as_the_matrix_says() {
 
 /// A POST with an `Idempotency-Key`.
 async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Reply {
-    let response = app
+    let request = app
         .client
         .request(Method::POST, format!("{}{}", app.address, path))
         .bearer_auth(token)
         .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(response).await
+        .json(&body);
+    app.run(request).await
 }
 
 /// An `Idempotency-Key` is the caller's own: another caller who sends the same key and body (a

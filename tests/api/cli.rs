@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TestApp, TestDatabase, PASSWORD};
+use crate::helpers::{self, TestApp, TestDatabase, PASSWORD};
 
 fn ips() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ips"));
@@ -206,29 +206,19 @@ async fn no_secret_reaches_the_log() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .get(format!("{base}/health/live"))
-        .send()
-        .await
-        .is_err()
-    {
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "ips did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    helpers::run(client.get(format!("{base}/health/live")))
+        .await
+        .ok();
     let post = |path: &str, token: Option<&str>, body: serde_json::Value| {
         let mut request = client.post(format!("{base}{path}")).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        async move {
-            request
-                .send()
-                .await
-                .expect("send")
-                .json::<serde_json::Value>()
-                .await
-                .expect("json")
-        }
+        async move { helpers::run(request).await.body }
     };
     let login = post(
         "/v1/auth/login",

@@ -9,16 +9,13 @@ use crate::helpers::{Reply, TestApp, World};
 
 /// A POST with an `Idempotency-Key`.
 async fn post_keyed(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> Reply {
-    let response = app
+    let request = app
         .client
         .request(Method::POST, format!("{}{}", app.address, path))
         .bearer_auth(token)
         .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(response).await
+        .json(&body);
+    app.run(request).await
 }
 
 fn ids(page: &Value) -> Vec<i64> {
@@ -419,20 +416,14 @@ async fn messages_are_checked() {
         .post(format!("{}/v1/me/messages", app.address))
         .bearer_auth(&me)
         .header("content-type", "application/json")
-        .body("{\"body\":")
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(raw).await.assert_problem(400);
+        .body("{\"body\":");
+    app.run(raw).await.assert_problem(400);
     let text = app
         .client
         .post(format!("{}/v1/me/messages", app.address))
         .bearer_auth(&me)
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(text).await.assert_problem(415);
+        .body("hello");
+    app.run(text).await.assert_problem(415);
 }
 
 #[tokio::test]
@@ -831,12 +822,9 @@ async fn idempotency_keys_are_checked_and_expire_after_a_day() {
             "Idempotency-Key",
             reqwest::header::HeaderValue::from_bytes("nøkkel".as_bytes()).unwrap(),
         )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .json(&body);
     assert_eq!(
-        TestApp::read(non_ascii).await.invalid_fields(),
+        app.run(non_ascii).await.invalid_fields(),
         vec!["Idempotency-Key"]
     );
     let twice = app
@@ -845,12 +833,9 @@ async fn idempotency_keys_are_checked_and_expire_after_a_day() {
         .bearer_auth(&me)
         .header("Idempotency-Key", "a")
         .header("Idempotency-Key", "b")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .json(&body);
     assert_eq!(
-        TestApp::read(twice).await.invalid_fields(),
+        app.run(twice).await.invalid_fields(),
         vec!["Idempotency-Key"]
     );
     assert_eq!(ids(&app.get("/v1/me/messages", &me).await.ok()).len(), 0);

@@ -1,4 +1,5 @@
-//! The contract and the app agree: every route in the app is in openapi.yaml, and the reverse.
+//! The contract and the app agree: every route in the app is in openapi.yaml, and the reverse;
+//! the routes the table deprecates are exactly those the file marks `deprecated: true`.
 
 use std::collections::BTreeSet;
 
@@ -53,6 +54,37 @@ fn every_route_is_documented_and_every_documented_route_exists() {
     assert!(served.len() > 20);
 }
 
+/// A deprecation is announced twice, in the file (`deprecated: true`) and on the wire (the route
+/// table's headers): the two must name the same operations.
+#[test]
+fn deprecated_routes_are_the_ones_the_file_marks_deprecated() {
+    let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let mut marked = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().expect("paths") {
+        for (method, op) in item.as_mapping().expect("path item") {
+            let method = method.as_str().expect("method key");
+            if METHODS.contains(&method) && op["deprecated"].as_bool() == Some(true) {
+                let path = path.as_str().expect("path key").to_owned();
+                marked.insert((method.to_uppercase(), path));
+            }
+        }
+    }
+    let deprecated: BTreeSet<(String, String)> = ips_api::routes::table()
+        .iter()
+        .filter(|r| r.deprecation.is_some())
+        .map(|r| {
+            (
+                r.method.as_str().to_owned(),
+                ips_api::routes::openapi_path(r.path),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deprecated, marked,
+        "the route table's deprecations (left) and openapi.yaml's `deprecated: true` (right) differ"
+    );
+}
+
 #[test]
 fn every_error_response_is_documented_as_a_problem() {
     let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
@@ -94,4 +126,48 @@ fn every_error_response_is_documented_as_a_problem() {
         }
     }
     assert!(checked > 100, "only {checked} error responses documented");
+}
+
+/// Every object the file describes with properties is closed (`additionalProperties: false`), in
+/// requests, responses and webhook payloads alike: the API neither accepts nor sends a field the
+/// file does not list (README, "Versioning and deprecation"), and the response check in every test
+/// can then catch an undocumented field.
+#[test]
+fn every_described_object_is_closed() {
+    fn open_objects(node: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
+        match node {
+            Value::Mapping(map) => {
+                let is_object = map.get("type").and_then(Value::as_str) == Some("object");
+                if is_object
+                    && map.contains_key("properties")
+                    && map.get("additionalProperties") != Some(&Value::Bool(false))
+                {
+                    out.push(path.join("/"));
+                }
+                for (key, value) in map {
+                    path.push(
+                        key.as_str()
+                            .map_or_else(|| format!("{key:?}"), str::to_owned),
+                    );
+                    open_objects(value, path, out);
+                    path.pop();
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    open_objects(value, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
+    let mut open = Vec::new();
+    open_objects(&doc, &mut Vec::new(), &mut open);
+    assert!(
+        open.is_empty(),
+        "objects without additionalProperties: false: {open:#?}"
+    );
 }

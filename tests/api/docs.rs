@@ -71,59 +71,49 @@ async fn the_script_is_cached_by_its_checksum() {
         .expect("the link carries the script's version");
 
     let script = app
-        .client
-        .get(format!("{}{link}", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(script.status(), StatusCode::OK);
-    let header = |r: &reqwest::Response, name: &str| {
-        r.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+        .run(app.client.get(format!("{}{link}", app.address)))
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
     assert_eq!(
-        header(&script, "content-type").as_deref(),
+        script.header("content-type"),
         Some("application/javascript; charset=utf-8")
     );
     assert_eq!(
-        header(&script, "cache-control").as_deref(),
+        script.header("cache-control"),
         Some("public, max-age=31536000")
     );
-    let etag = header(&script, "etag").expect("an ETag");
+    let etag = script.header("etag").expect("an ETag").to_owned();
     assert_eq!(etag.len(), 66, "a quoted SHA-256: {etag}");
     assert!(
         etag.trim_matches('"').starts_with(&version),
         "{etag} names {version}"
     );
-    let body = script.bytes().await.unwrap();
     assert!(
-        body.len() > 100_000,
+        script.text.len() > 100_000,
         "the whole bundle: {} bytes",
-        body.len()
+        script.text.len()
     );
 
     let again = app
-        .client
-        .get(format!("{}{SCRIPT}", app.address))
-        .header("If-None-Match", &etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
-    assert_eq!(header(&again, "etag"), Some(etag.clone()));
-    assert!(again.bytes().await.unwrap().is_empty());
+        .run(
+            app.client
+                .get(format!("{}{SCRIPT}", app.address))
+                .header("If-None-Match", &etag),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    assert!(again.text.is_empty());
 
     let stale = app
-        .client
-        .get(format!("{}{SCRIPT}", app.address))
-        .header("If-None-Match", "\"an-older-version\"")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), StatusCode::OK);
-    assert_eq!(stale.bytes().await.unwrap().len(), body.len());
+        .run(
+            app.client
+                .get(format!("{}{SCRIPT}", app.address))
+                .header("If-None-Match", "\"an-older-version\""),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(stale.text.len(), script.text.len());
 }
 
 /// Where Chromium is, or why the test cannot run: `IPS_CHROMIUM`, else `chromium` or

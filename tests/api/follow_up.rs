@@ -145,7 +145,7 @@ pub async fn send_with(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    TestApp::read(request.send().await.unwrap()).await
+    app.run(request).await
 }
 
 /// The number of audit rows of `action` about `participant`.
@@ -435,12 +435,9 @@ async fn every_bad_plan_change_is_refused_and_changes_nothing() {
         ))
         .bearer_auth(&w.specialist)
         .header("content-type", "application/json")
-        .body("{\"cadence_days\": 7")
-        .send()
-        .await
-        .unwrap();
+        .body("{\"cadence_days\": 7");
     assert_eq!(
-        TestApp::read(not_json).await.assert_problem(400),
+        app.run(not_json).await.assert_problem(400),
         "malformed-request"
     );
     let text = app
@@ -451,12 +448,9 @@ async fn every_bad_plan_change_is_refused_and_changes_nothing() {
         ))
         .bearer_auth(&w.specialist)
         .header("content-type", "text/plain")
-        .body("cadence 7")
-        .send()
-        .await
-        .unwrap();
+        .body("cadence 7");
     assert_eq!(
-        TestApp::read(text).await.assert_problem(415),
+        app.run(text).await.assert_problem(415),
         "unsupported-media-type"
     );
     assert_eq!(plan_columns(&app, id), before, "nothing was written");

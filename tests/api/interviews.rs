@@ -271,11 +271,8 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
         .patch(format!("{}/v1/me/interviews/{id}", app.address))
         .bearer_auth(&me)
         .header("if-match", "\"0\"")
-        .json(&json!({ "notes": "Fra telefonen" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(TestApp::read(phone).await.header("etag"), Some("\"1\""));
+        .json(&json!({ "notes": "Fra telefonen" }));
+    assert_eq!(app.run(phone).await.header("etag"), Some("\"1\""));
     let stale = app
         .client
         .patch(format!(
@@ -284,12 +281,9 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
         ))
         .bearer_auth(&w.specialist)
         .header("if-match", "\"0\"")
-        .json(&json!({ "notes": "Fra jobbspesialisten" }))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({ "notes": "Fra jobbspesialisten" }));
     assert_eq!(
-        TestApp::read(stale).await.assert_problem(412),
+        app.run(stale).await.assert_problem(412),
         "precondition-failed"
     );
     assert_eq!(
@@ -913,10 +907,9 @@ async fn a_retried_post_records_one_interview() {
             .bearer_auth(&me)
             .header("idempotency-key", "phone-7f3a")
             .json(&body)
-            .send()
     };
-    let first = TestApp::read(send(body(oslo_in(5, 13, 0))).await.unwrap()).await;
-    let again = TestApp::read(send(body(oslo_in(5, 13, 0))).await.unwrap()).await;
+    let first = app.run(send(body(oslo_in(5, 13, 0)))).await;
+    let again = app.run(send(body(oslo_in(5, 13, 0)))).await;
     assert_eq!((first.status.as_u16(), again.status.as_u16()), (201, 201));
     assert_eq!(first.body["id"], again.body["id"]);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
@@ -924,7 +917,7 @@ async fn a_retried_post_records_one_interview() {
     assert_eq!(again.header("etag"), Some("\"0\""));
     let mine = app.get("/v1/me/interviews", &me).await.ok();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
-    let other = TestApp::read(send(body(oslo_in(6, 13, 0))).await.unwrap()).await;
+    let other = app.run(send(body(oslo_in(6, 13, 0)))).await;
     assert_eq!(other.invalid_fields(), vec!["Idempotency-Key"]);
 }
 

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{Reply, TestApp, World};
+use crate::helpers::{self, Reply, TestApp, World};
 
 async fn phone(app: &TestApp, specialist: &str, name: &str) -> (i64, String) {
     let (id, code) = app.enrol(specialist, name).await;
@@ -24,7 +24,7 @@ async fn put(app: &TestApp, path: &str, token: &str, body: Value, if_match: Opti
     if let Some(tag) = if_match {
         request = request.header("if-match", tag);
     }
-    TestApp::read(request.send().await.unwrap()).await
+    app.run(request).await
 }
 
 fn empty_document() -> Value {
@@ -467,9 +467,7 @@ async fn concurrent_saves_from_one_version_let_exactly_one_through() {
             .bearer_auth(who)
             .header("if-match", "\"0\"")
             .json(&json!({ "notes": format!("save {i}") }));
-        saves.push(tokio::spawn(async move {
-            TestApp::read(request.send().await.unwrap()).await
-        }));
+        saves.push(tokio::spawn(helpers::run(request)));
     }
     let mut replies = Vec::new();
     for save in saves {

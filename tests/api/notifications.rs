@@ -72,7 +72,7 @@ async fn get_in(app: &TestApp, path: &str, token: &str, language: Option<&str>) 
     if let Some(language) = language {
         request = request.header("accept-language", language);
     }
-    TestApp::read(request.send().await.unwrap()).await
+    app.run(request).await
 }
 
 fn items(page: &Value) -> &Vec<Value> {

@@ -63,11 +63,8 @@ async fn language_follows_accept_language_when_not_given() {
         .post(format!("{}/v1/participants", app.address))
         .bearer_auth(&w.specialist)
         .header("accept-language", "en-GB,en;q=0.9")
-        .json(&json!({ "display_name": "Sam", "time_zone": "Europe/London", "birth_year": 2001 }))
-        .send()
-        .await
-        .unwrap();
-    let body = TestApp::read(reply).await.ok();
+        .json(&json!({ "display_name": "Sam", "time_zone": "Europe/London", "birth_year": 2001 }));
+    let body = app.run(reply).await.ok();
     assert_eq!(body["participant"]["preferred_language"], "en");
     assert_eq!(body["participant"]["time_zone"], "Europe/London");
     assert_eq!(body["participant"]["birth_year"], 2001);

@@ -578,7 +578,7 @@ async fn get_with(app: &TestApp, path: &str, token: &str, accept: Option<&str>) 
     if let Some(accept) = accept {
         request = request.header("Accept", accept);
     }
-    TestApp::read(request.send().await.unwrap()).await
+    app.run(request).await
 }
 
 /// Reads RFC 4180 CSV: quoted fields with doubled quotes, CRLF between records.

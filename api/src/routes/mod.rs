@@ -30,18 +30,29 @@ mod webhooks;
 use actix_web::http::{header, Method};
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 
+use crate::deprecation::{self, Deprecation};
 use crate::problem::ApiError;
 
-/// One route: its method, its path pattern (ids constrained to digits), and its handler.
+/// One route: its method, its path pattern (ids constrained to digits), its handler, and, once it
+/// is on its way out, its deprecation (announced on every answer; see `crate::deprecation`).
 pub struct RouteDef {
     pub method: Method,
     pub path: &'static str,
+    pub deprecation: Option<Deprecation>,
     route: Route,
 }
 
+/// `GET "/v1/x" => handler` registers a route; a deprecated one is written
+/// `GET "/v1/x" => handler [Deprecation { since: "2027-01-15", sunset: "2027-07-15", link: "https://..." }]`
+/// and is also marked `deprecated: true` in openapi.yaml.
 macro_rules! routes {
-    ($($method:ident $path:literal => $handler:path),+ $(,)?) => {
-        vec![$(RouteDef { method: Method::$method, path: $path, route: web::route().method(Method::$method).to($handler) }),+]
+    ($($method:ident $path:literal => $handler:path $([$deprecation:expr])?),+ $(,)?) => {
+        vec![$(RouteDef {
+            method: Method::$method,
+            path: $path,
+            deprecation: None $(.or(Some($deprecation)))?,
+            route: web::route().method(Method::$method).to($handler),
+        }),+]
     };
 }
 
@@ -236,7 +247,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 }
             }));
         for def in defs {
-            resource = resource.route(def.route);
+            let route = match def.deprecation {
+                Some(deprecation) => {
+                    let headers = deprecation.headers().unwrap_or_else(|why| {
+                        panic!(
+                            "the deprecation of {} {} is wrong: {why}",
+                            def.method, def.path
+                        )
+                    });
+                    deprecation::announce(def.route, headers)
+                }
+                None => def.route,
+            };
+            resource = resource.route(route);
         }
         cfg.service(resource);
     }
@@ -245,6 +268,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_deprecation_in_the_table_is_well_formed() {
+        for def in table() {
+            if let Some(deprecation) = def.deprecation {
+                if let Err(why) = deprecation.headers() {
+                    panic!("{} {}: {why}", def.method, def.path);
+                }
+            }
+        }
+    }
 
     #[test]
     fn openapi_paths_drop_patterns() {
