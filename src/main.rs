@@ -94,8 +94,9 @@ async fn run(command: Command, db: Db, config: Config) -> anyhow::Result<()> {
         Command::Serve => serve(db, config, false).await,
         Command::Work => {
             let (stop, stopped) = watch::channel(false);
+            let signal = shutdown_signal();
             tokio::spawn(async move {
-                wait_for_signal().await;
+                signal.await;
                 let _ = stop.send(true);
             });
             ips_worker::run(db, config, stopped).await
@@ -107,6 +108,9 @@ async fn run(command: Command, db: Db, config: Config) -> anyhow::Result<()> {
 /// Serves the API (and, with `with_worker`, runs the worker beside it) until SIGTERM or
 /// Ctrl-C; then stops taking connections, drains in-flight requests, and stops the worker.
 async fn serve(db: Db, config: Config, with_worker: bool) -> anyhow::Result<()> {
+    // Before the port opens: a SIGTERM sent as soon as it answers must find our handler, not the
+    // default action, which kills the process without draining anything.
+    let signal = shutdown_signal();
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     let (stop, stopped) = watch::channel(false);
@@ -117,7 +121,7 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> anyhow::Result<()> 
     tracing::info!(address = %config.bind, worker = with_worker, "IPS Companion is listening");
     let handle = running.handle.clone();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutting down: draining requests");
         let _ = stop.send(true);
         handle.stop(true).await;
@@ -129,24 +133,35 @@ async fn serve(db: Db, config: Config, with_worker: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Takes over SIGTERM and Ctrl-C (SIGINT) at once, and returns the wait for either. The handlers are
+/// registered when this is called, not when the wait is first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, interrupt) {
+                (Some(mut term), Some(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Some(mut term), None) => {
+                    term.recv().await;
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

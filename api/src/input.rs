@@ -12,9 +12,11 @@ use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::problem::{ApiError, FieldError};
+use crate::strict_json::Strict;
 
 /// A validated JSON request body.
 pub struct Body<T>(pub T);
@@ -108,7 +110,7 @@ pub fn decode<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiErro
 /// its shape is looked at.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| malformed(&e))?;
-    serde_path_to_error::deserialize(value).map_err(|err| {
+    serde_path_to_error::deserialize(Strict(&value)).map_err(|err| {
         let path = err.path().to_string();
         let mut field = if path == "." { String::new() } else { path };
         // serde reports a missing field at its parent's path; name the field itself.
@@ -121,6 +123,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::Validation(vec![FieldError::new(field, data_message(err.inner()))])
     })
+}
+
+/// For a field that may be left out but is never `null` (the contract does not make it
+/// nullable): `#[serde(default, deserialize_with = "crate::input::not_null")]`. A plain `Option`
+/// would read `null` as "left out" and accept it; this makes it a 422 naming the field.
+pub fn not_null<'de, T, D>(de: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(de).map(Some)
 }
 
 fn malformed(err: &serde_json::Error) -> ApiError {

@@ -15,6 +15,7 @@ pub mod problem;
 pub mod routes;
 pub mod startup;
 pub mod state;
+mod strict_json;
 pub mod telemetry;
 
 pub use startup::{build_server, Running};

@@ -268,3 +268,107 @@ async fn no_input_makes_the_server_fail() {
         );
     }
 }
+
+/// serde reads a struct from a JSON array too, positionally; the contract's bodies are objects.
+#[tokio::test]
+async fn an_array_is_not_an_object_at_any_depth() {
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    let (participant, app_token) = app.participant(&world.specialist, "Ola").await;
+
+    let plan = format!("/v1/participants/{participant}/follow-up-plan");
+    let whole = app
+        .patch(&plan, &world.specialist, json!([null, null]))
+        .await;
+    assert_eq!(whole.assert_problem(422), "validation");
+    let nested = app
+        .patch(
+            "/v1/me",
+            &app_token,
+            json!({ "quiet_hours": ["22:00", "07:00"] }),
+        )
+        .await;
+    assert_eq!(nested.invalid_fields(), ["quiet_hours"]);
+    let unchanged = app.get("/v1/me", &app_token).await.ok();
+    assert_eq!(unchanged["settings"]["quiet_hours"]["start"], "22:00");
+    assert_eq!(unchanged["settings"]["quiet_hours"]["end"], "08:00");
+}
+
+/// A field that may be left out is not therefore nullable: `null` where the contract does not
+/// allow it is a 422 naming the field, not a silent "leave it as it is".
+#[tokio::test]
+async fn null_is_refused_where_the_contract_does_not_allow_it() {
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    let (participant, app_token) = app.participant(&world.specialist, "Ola").await;
+
+    let me = app
+        .patch(
+            "/v1/me",
+            &app_token,
+            json!({ "lock_screen_previews": null }),
+        )
+        .await;
+    assert_eq!(me.invalid_fields(), ["lock_screen_previews"]);
+    let team = app
+        .patch(
+            &format!("/v1/teams/{}", world.team),
+            &world.admin,
+            json!({ "name": null }),
+        )
+        .await;
+    assert_eq!(team.invalid_fields(), ["name"]);
+    let staff = app
+        .patch(
+            &format!("/v1/staff/{}", world.specialist_id),
+            &world.admin,
+            json!({ "active": null, "role": null }),
+        )
+        .await;
+    assert_eq!(staff.invalid_fields(), ["active"]);
+    let plan = app
+        .patch(
+            &format!("/v1/participants/{participant}/follow-up-plan"),
+            &world.specialist,
+            json!({ "cadence_days": null }),
+        )
+        .await;
+    assert_eq!(plan.invalid_fields(), ["cadence_days"]);
+
+    // Where the contract does allow null, it still clears the field.
+    let cleared = app
+        .patch(
+            &format!("/v1/teams/{}", world.team),
+            &world.admin,
+            json!({ "phone": null }),
+        )
+        .await
+        .ok();
+    assert_eq!(cleared["phone"], json!(null));
+}
+
+/// PostgreSQL cannot store U+0000 in text, and SQLite's `length()` stops at it, so an employer
+/// starting with it failed a CHECK constraint: a 500. Refused as the field it is in.
+#[tokio::test]
+async fn text_holding_nul_is_refused_before_the_database() {
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    let (participant, _) = app.participant(&world.specialist, "Ola").await;
+    let job = app
+        .post(
+            &format!("/v1/participants/{participant}/jobs"),
+            Some(&world.specialist),
+            json!({ "employer": "\u{0}Rema", "role_title": "Butikk", "hours_per_week": 20,
+                    "competitive": true, "start_date": "2026-01-05" }),
+        )
+        .await;
+    assert_eq!(job.invalid_fields(), ["employer"]);
+    let nested = app
+        .post(
+            "/v1/teams",
+            Some(&world.admin),
+            json!({ "name": "IPS\u{0}" }),
+        )
+        .await;
+    assert_eq!(nested.invalid_fields(), ["name"]);
+}

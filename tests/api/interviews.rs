@@ -630,6 +630,51 @@ async fn every_field_is_checked() {
     assert_eq!(extra.assert_problem(422), "validation");
 }
 
+/// The contract hands `video_link` back as a URI (`format: uri`), so only a URI is taken in: no
+/// control characters, no unencoded non-ASCII text, no second `#`, a numeric port.
+#[tokio::test]
+async fn a_video_link_is_a_uri() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, me) = app.participant(&w.specialist, "Ida").await;
+    let start = oslo_in(3, 10, 0).to_rfc3339();
+    for bad in [
+        "https://F\u{88}\u{23a}\u{e0}\u{1}",
+        "https://møte.example.no/rom",
+        "https://meet.example.no/a#b#c",
+        "https://meet.example.no:port/x",
+        "https://meet.example.no/%zz",
+        "https://user@meet.example.no/x",
+    ] {
+        let reply = app
+            .post(
+                "/v1/me/interviews",
+                Some(&me),
+                json!({ "employer": "A", "role_title": "B", "starts_at": start, "video_link": bad }),
+            )
+            .await;
+        assert_eq!(reply.invalid_fields(), vec!["video_link"], "{bad}");
+    }
+    let good = "http://meet.example.no:8443/r%C3%B8m/kiwi?pwd=a1&x=(2)#lobby";
+    let created = app
+        .post(
+            "/v1/me/interviews",
+            Some(&me),
+            json!({ "employer": "A", "role_title": "B", "starts_at": start, "video_link": good }),
+        )
+        .await
+        .ok();
+    assert_eq!(created["video_link"], good);
+    let moved = app
+        .patch(
+            &format!("/v1/me/interviews/{}", created["id"]),
+            &me,
+            json!({ "video_link": "https://meet.example.no/\u{1}" }),
+        )
+        .await;
+    assert_eq!(moved.invalid_fields(), vec!["video_link"]);
+}
+
 #[tokio::test]
 async fn nobody_reaches_another_participants_interviews() {
     let app = TestApp::spawn().await;

@@ -527,6 +527,44 @@ async fn an_endpoint_is_registered_with_its_secret_shown_once_and_bad_input_is_r
 
 // --- every event type, from its real action ---------------------------------------------------
 
+/// `null` is no value for the fields the contract does not make nullable (it was read as "left out").
+#[tokio::test]
+async fn null_is_refused_where_an_endpoint_field_is_not_nullable() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post(
+            "/v1/webhook-endpoints",
+            Some(&admin),
+            json!({ "url": "https://hooks.example.org/ips", "event_types": ["alert.raised"], "status": null }),
+        )
+        .await;
+    assert_eq!(created.invalid_fields(), ["status"]);
+    let (id, _) = register(
+        &app,
+        &admin,
+        "https://hooks.example.org/ips",
+        &["alert.raised"],
+    )
+    .await;
+    let patched = app
+        .patch(
+            &format!("/v1/webhook-endpoints/{id}"),
+            &admin,
+            json!({ "url": null }),
+        )
+        .await;
+    assert_eq!(patched.invalid_fields(), ["url"]);
+    let rotated = app
+        .post(
+            &format!("/v1/webhook-endpoints/{id}/rotate-secret"),
+            Some(&admin),
+            json!({ "overlap_seconds": null }),
+        )
+        .await;
+    assert_eq!(rotated.invalid_fields(), ["overlap_seconds"]);
+}
+
 #[tokio::test]
 async fn every_event_type_arrives_once_signed_with_ids_and_no_names_or_text() {
     let app = app().await;

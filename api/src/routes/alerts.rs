@@ -71,6 +71,7 @@ pub struct ResolveBody {
         length(min = 1, max = 1000, message = "must be 1 to 1000 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     note: Option<String>,
 }
 

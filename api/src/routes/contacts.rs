@@ -78,13 +78,19 @@ pub struct NewContactBody {
     #[serde(default = "reached_by_default")]
     reached: bool,
     /// Required when the contact was with an employer.
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     employer: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     location: Option<Location>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     duration_minutes: Option<i32>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     note: Option<String>,
     /// When it happened; now if left out.
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     contacted_at: Option<DateTime<Utc>>,
     /// The next contact agreed at this one.
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     next_contact_at: Option<DateTime<Utc>>,
 }
 
@@ -131,9 +137,13 @@ pub struct NewEmployerContactBody {
     channel: Channel,
     #[serde(default = "reached_by_default")]
     reached: bool,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     location: Option<Location>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     duration_minutes: Option<i32>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     note: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     contacted_at: Option<DateTime<Utc>>,
 }
 

@@ -139,7 +139,9 @@ pub async fn get_plan(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanPatch {
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     phase: Option<Phase>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     cadence_days: Option<i32>,
     #[serde(default, deserialize_with = "double_option")]
     next_contact_at: Option<Option<DateTime<Utc>>>,
@@ -269,13 +271,16 @@ impl TryFrom<StatusChange> for StatusChangeView {
 #[serde(deny_unknown_fields)]
 pub struct StatusStep {
     to: ParticipantStatus,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     closed_reason: Option<ClosedReason>,
     #[validate(
         length(min = 1, max = 500, message = "must be 1 to 500 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     note: Option<String>,
     /// The participant's local date the pause ends.
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     resume_on: Option<NaiveDate>,
 }
 

@@ -136,15 +136,61 @@ pub struct ChecklistItem {
     done: bool,
 }
 
+/// A web link that is also a URI (RFC 3986), because the contract hands it back as one
+/// (`format: uri`): `http` or `https`, a host of letters, digits, dots and hyphens, an optional
+/// port, then a path, query and fragment of URI characters with well-formed `%XX` escapes.
+/// openapi.yaml's `pattern` for `video_link` says the same.
 fn https_link(link: &str) -> Result<(), ValidationError> {
-    let ok = (link.starts_with("https://") || link.starts_with("http://"))
-        && link.len() > 10
-        && !link.contains(char::is_whitespace);
+    let rest = link
+        .strip_prefix("https://")
+        .or_else(|| link.strip_prefix("http://"));
+    let ok = link.len() > 10
+        && rest.is_some_and(|rest| {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (authority, tail) = rest.split_at(end);
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            let host_ok = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            let port_ok = port.is_none_or(|p| {
+                (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+            });
+            let (before, fragment) = match tail.split_once('#') {
+                Some((before, fragment)) => (before, Some(fragment)),
+                None => (tail, None),
+            };
+            host_ok && port_ok && uri_characters(before) && fragment.is_none_or(uri_characters)
+        });
     if ok {
         Ok(())
     } else {
         Err(ValidationError::new("url").with_message("must be a web link (https://...)".into()))
     }
+}
+
+/// Only characters a URI's path, query or fragment may hold (RFC 3986 `pchar`, `/` and `?`), and
+/// every `%` followed by two hexadecimal digits.
+fn uri_characters(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3);
+                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&b) => i += 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// An interview may be recorded up to a year after it happened (to log its outcome) and up to
@@ -203,20 +249,25 @@ pub struct InterviewPatch {
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     employer: Option<String>,
     #[validate(
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     role_title: Option<String>,
     #[validate(custom(function = "plausible_start"))]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     starts_at: Option<DateTime<Utc>>,
     #[validate(
         length(max = 64, message = "must be at most 64 characters"),
         custom(function = "iana_time_zone")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     time_zone: Option<String>,
     #[validate(range(min = 5, max = 600, message = "must be 5 to 600 minutes"))]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     duration_minutes: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(min = 1, max = 500, message = "must be 1 to 500 characters"))]
@@ -230,11 +281,13 @@ pub struct InterviewPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
     contact_person: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     specialist_attends: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 2000, message = "must be at most 2000 characters"))]
     notes: Option<Option<String>>,
     #[validate(length(max = 20, message = "must have at most 20 items"), nested)]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     checklist: Option<Vec<ChecklistItem>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 2000, message = "must be at most 2000 characters"))]

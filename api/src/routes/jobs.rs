@@ -163,12 +163,19 @@ pub struct NewJobBody {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobPatch {
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     employer: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     role_title: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     hours_per_week: Option<f64>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     competitive: Option<bool>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     start_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     end_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     end_reason: Option<EndReason>,
     #[serde(default, deserialize_with = "double_option")]
     end_note: Option<Option<String>>,
@@ -215,6 +222,7 @@ pub struct JobEndBody {
         length(min = 1, max = 1000, message = "must be 1 to 1000 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     note: Option<String>,
 }
 

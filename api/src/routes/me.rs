@@ -43,11 +43,17 @@ pub struct QuietHoursInput {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MePatch {
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     display_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     preferred_language: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     time_zone: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     quiet_hours: Option<QuietHoursInput>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     reminder_offsets_minutes: Option<Vec<i64>>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     lock_screen_previews: Option<bool>,
 }
 

@@ -173,7 +173,9 @@ pub struct StaffPatch {
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     role: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     team_id: Option<Option<i64>>,
@@ -183,6 +185,7 @@ pub struct StaffPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 200, message = "must be at most 200 characters"))]
     working_hours: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     active: Option<bool>,
 }
 

@@ -95,6 +95,7 @@ pub struct TeamPatch {
         length(min = 1, max = 200, message = "must be 1 to 200 characters"),
         custom(function = "not_blank")
     )]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     name: Option<String>,
     #[serde(default, deserialize_with = "super::staff::double_option")]
     #[validate(length(min = 3, max = 40, message = "must be 3 to 40 characters"))]

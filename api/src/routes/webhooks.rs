@@ -139,16 +139,22 @@ impl From<Delivery> for DeliveryView {
 pub struct NewEndpointBody {
     url: String,
     event_types: Vec<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     status: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointPatch {
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     url: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     event_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     status: Option<String>,
 }
 
@@ -157,6 +163,7 @@ pub struct EndpointPatch {
 pub struct RotateBody {
     /// Seconds the previous secret stays valid (0 ends it at once); default a day.
     #[validate(range(min = 0, max = 604_800, message = "must be from 0 to 604800"))]
+    #[serde(default, deserialize_with = "crate::input::not_null")]
     overlap_seconds: Option<i64>,
 }
 
