@@ -165,31 +165,84 @@ fn json_value(fields: Vec<String>) -> BoxedStrategy<String> {
     .boxed()
 }
 
-/// The documented example with one change: a field dropped, set to null, given another value
-/// of any type, or a field added.
+/// One change to the documented example, at one of its nodes (counted depth first, the whole
+/// body first).
+enum Change {
+    Drop,
+    Null,
+    Replace(String),
+    /// A field added to an object, or an item to an array; a scalar is left as it is.
+    Add(String, String),
+}
+
+fn nodes(value: &serde_json::Value) -> usize {
+    1 + match value {
+        serde_json::Value::Object(fields) => fields.values().map(nodes).sum(),
+        serde_json::Value::Array(items) => items.iter().map(nodes).sum(),
+        _ => 0,
+    }
+}
+
+/// The example as text with `change` made at node `target`; `None` when that node is dropped.
+fn render(
+    value: &serde_json::Value,
+    next: &mut usize,
+    target: usize,
+    change: &Change,
+) -> Option<String> {
+    let here = *next == target;
+    *next += 1;
+    if here {
+        match change {
+            Change::Drop => return None,
+            Change::Null => return Some("null".to_owned()),
+            Change::Replace(text) => return Some(text.clone()),
+            Change::Add(..) => {}
+        }
+    }
+    let added = match change {
+        Change::Add(key, text) if here => Some((key, text)),
+        _ => None,
+    };
+    Some(match value {
+        serde_json::Value::Object(fields) => {
+            let mut entries: Vec<(String, String)> = fields
+                .iter()
+                .filter_map(|(k, v)| Some((encode(k), render(v, next, target, change)?)))
+                .collect();
+            entries.extend(added.map(|(k, v)| (k.clone(), v.clone())));
+            object(&entries)
+        }
+        serde_json::Value::Array(items) => {
+            let mut texts: Vec<String> = items
+                .iter()
+                .filter_map(|v| render(v, next, target, change))
+                .collect();
+            texts.extend(added.map(|(_, v)| v.clone()));
+            format!("[{}]", texts.join(","))
+        }
+        scalar => scalar.to_string(),
+    })
+}
+
+/// The documented example with one change anywhere in it: a field or item dropped, set to null,
+/// given another value of any type, or a field or item added.
 fn mutated_example(example: &serde_json::Value, fields: Vec<String>) -> BoxedStrategy<String> {
-    let entries: Vec<(String, String)> = example
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| (encode(k), v.to_string())).collect())
-        .unwrap_or_default();
-    let count = entries.len().max(1);
+    let example = example.clone();
     (
-        0..count,
+        0..nodes(&example),
         0u8..4,
         json_key(fields.clone()),
         json_value(fields),
     )
-        .prop_map(move |(at, change, key, value)| {
-            let mut entries = entries.clone();
-            match (change, entries.get_mut(at)) {
-                (0, Some(_)) => {
-                    entries.remove(at);
-                }
-                (1, Some(entry)) => entry.1 = "null".to_owned(),
-                (2, Some(entry)) => entry.1 = value,
-                _ => entries.push((key, value)),
-            }
-            object(&entries)
+        .prop_map(move |(target, kind, key, value)| {
+            let change = match kind {
+                0 => Change::Drop,
+                1 => Change::Null,
+                2 => Change::Replace(value),
+                _ => Change::Add(key, value),
+            };
+            render(&example, &mut 0, target, &change).unwrap_or_default()
         })
         .boxed()
 }
@@ -365,4 +418,26 @@ async fn every_write_route_refuses_huge_and_deep_bodies_early() {
             target.template
         );
     }
+}
+
+#[test]
+fn a_change_lands_on_the_node_it_names() {
+    let example = json!({ "a": { "b": 1 }, "c": [2] });
+    assert_eq!(nodes(&example), 5);
+    let at = |target, change| render(&example, &mut 0, target, &change);
+    assert_eq!(at(0, Change::Drop), None);
+    assert_eq!(at(2, Change::Null).unwrap(), r#"{"a":{"b":null},"c":[2]}"#);
+    assert_eq!(at(1, Change::Drop).unwrap(), r#"{"c":[2]}"#);
+    assert_eq!(
+        at(4, Change::Replace("1e999".into())).unwrap(),
+        r#"{"a":{"b":1},"c":[1e999]}"#
+    );
+    assert_eq!(
+        at(3, Change::Add(String::new(), "true".into())).unwrap(),
+        r#"{"a":{"b":1},"c":[2,true]}"#
+    );
+    assert_eq!(
+        at(1, Change::Add(r#""x""#.into(), "[]".into())).unwrap(),
+        r#"{"a":{"b":1,"x":[]},"c":[2]}"#
+    );
 }
