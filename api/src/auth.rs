@@ -194,3 +194,61 @@ pub fn client_address(req: &HttpRequest, trust_forwarded: bool) -> String {
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+    use actix_web::test::TestRequest;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+
+    fn with_authorization(value: HeaderValue) -> HttpRequest {
+        TestRequest::default()
+            .insert_header((header::AUTHORIZATION, value))
+            .to_http_request()
+    }
+
+    proptest! {
+        /// Any bytes a header can carry are a well-formed access token after a Bearer scheme,
+        /// or a 401; never a panic.
+        #[test]
+        fn any_authorization_header_is_a_token_or_a_401(
+            bytes in prop_oneof![
+                vec(any::<u8>(), 0..80),
+                "(Bearer|bearer|Basic|) {0,2}(ipsa_|ipsr_)?[A-Za-z0-9_=+/ -]{0,50}"
+                    .prop_map(String::into_bytes),
+            ],
+        ) {
+            let Ok(value) = HeaderValue::from_bytes(&bytes) else {
+                return Ok(());
+            };
+            match bearer(&with_authorization(value)) {
+                Ok(token) => {
+                    let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+                    prop_assert!(text.starts_with("bearer "), "{}", text);
+                    prop_assert!(tokens::is_well_formed(TokenKind::Access, &token));
+                }
+                Err(refusal) => prop_assert!(matches!(refusal, ApiError::Unauthenticated(_))),
+            }
+        }
+
+        /// parse(format(x)) == x: a Bearer header, in any case and spacing, reads back as
+        /// its token.
+        #[test]
+        fn a_bearer_header_reads_back_as_its_token(
+            bytes in any::<[u8; 32]>(),
+            scheme in select(vec!["Bearer", "bearer", "BEARER"]),
+            gap in " {0,3}",
+        ) {
+            let token = format!("ipsa_{}", URL_SAFE_NO_PAD.encode(bytes));
+            let value = HeaderValue::from_str(&format!("{scheme} {gap}{token}{gap}"))
+                .expect("a header value");
+            prop_assert_eq!(bearer(&with_authorization(value)).ok(), Some(token));
+        }
+    }
+}

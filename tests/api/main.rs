@@ -22,6 +22,7 @@ mod errors;
 mod export;
 mod fcm;
 mod follow_up;
+mod fuzz;
 mod health;
 mod helpers;
 mod interviews;

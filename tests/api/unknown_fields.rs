@@ -8,30 +8,30 @@ use serde_yaml::Value;
 
 use crate::helpers::{Reply, TestApp, World};
 
-/// Every operation with a request body: (method, path template, the body schema's `$ref`).
-fn operations_with_bodies() -> Vec<(Method, String, Value)> {
+/// Every operation with a JSON request body: (method, path template, the operation as written).
+pub(crate) fn operations_with_bodies() -> Vec<(Method, String, Value)> {
     let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_mapping().expect("paths") {
         for (method, op) in item.as_mapping().expect("path item") {
-            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
-            if schema.is_mapping() {
+            if body_schema(op).is_mapping() {
                 let method =
                     Method::from_bytes(method.as_str().expect("method").to_uppercase().as_bytes())
                         .expect("a method");
-                out.push((
-                    method,
-                    path.as_str().expect("path").to_owned(),
-                    schema.clone(),
-                ));
+                out.push((method, path.as_str().expect("path").to_owned(), op.clone()));
             }
         }
     }
     out
 }
 
+/// An operation's JSON request body schema (`Null` when it takes none).
+pub(crate) fn body_schema(op: &Value) -> &Value {
+    &op["requestBody"]["content"]["application/json"]["schema"]
+}
+
 /// The schema a `$ref: '#/components/schemas/X'` names.
-fn resolve(schema: &Value) -> Value {
+pub(crate) fn resolve(schema: &Value) -> Value {
     let doc: Value = serde_yaml::from_str(ips_api::OPENAPI_YAML).expect("openapi.yaml is YAML");
     match schema["$ref"].as_str() {
         Some(reference) => {
@@ -46,7 +46,7 @@ fn resolve(schema: &Value) -> Value {
 fn every_request_body_in_the_file_is_closed() {
     let open: Vec<String> = operations_with_bodies()
         .into_iter()
-        .filter(|(_, _, schema)| resolve(schema)["additionalProperties"] != Value::Bool(false))
+        .filter(|(_, _, op)| resolve(body_schema(op))["additionalProperties"] != Value::Bool(false))
         .map(|(method, path, _)| format!("{method} {path}"))
         .collect();
     assert!(

@@ -59,4 +59,76 @@ mod tests {
         assert_eq!(normalise("ABCD-EFGØ"), None);
         assert_eq!(normalise(""), None);
     }
+
+    mod properties {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::super::*;
+
+        /// The canonical form of any code: eight characters of the alphabet.
+        fn canonical() -> impl Strategy<Value = String> {
+            vec(select(ALPHABET), LENGTH).prop_map(|c| c.into_iter().map(char::from).collect())
+        }
+
+        /// A character that can never be part of a code: outside the alphabet in either case
+        /// and not a separator.
+        fn foreign() -> impl Strategy<Value = char> {
+            any::<char>().prop_filter("not in a code", |c| {
+                let separator = matches!(c, '-' | ' ' | '\u{a0}');
+                let in_alphabet =
+                    u8::try_from(c.to_ascii_uppercase()).is_ok_and(|b| ALPHABET.contains(&b));
+                !(separator || in_alphabet)
+            })
+        }
+
+        proptest! {
+            /// Any text is a code or not, without panicking, and a code is canonical.
+            #[test]
+            fn any_text_reads_as_a_canonical_code_or_none(input in any::<String>()) {
+                if let Some(code) = normalise(&input) {
+                    prop_assert_eq!(code.len(), LENGTH);
+                    prop_assert!(code.bytes().all(|b| ALPHABET.contains(&b)));
+                    prop_assert_eq!(normalise(&code), Some(code.clone()));
+                }
+            }
+
+            /// parse(format(x)) == x: the display form, typed in any case with any separators,
+            /// reads back as the code.
+            #[test]
+            fn a_code_typed_any_way_reads_back(
+                code in canonical(),
+                lower in vec(any::<bool>(), LENGTH),
+                middle in select(vec!["-", "", " ", "\u{a0}", " - "]),
+                around in "[ -]{0,3}",
+            ) {
+                let typed: String = code
+                    .chars()
+                    .zip(lower)
+                    .map(|(c, l)| if l { c.to_ascii_lowercase() } else { c })
+                    .collect();
+                let shown = format!("{around}{}{middle}{}{around}", &typed[..4], &typed[4..]);
+                prop_assert_eq!(normalise(&shown), Some(code));
+            }
+
+            /// One foreign character, in place of a code's character or added to it, and the
+            /// text is not a code; so is a code one character short.
+            #[test]
+            fn a_code_with_one_character_wrong_is_none(
+                code in canonical(),
+                at in 0..LENGTH,
+                bad in foreign(),
+            ) {
+                let mut replaced: Vec<char> = code.chars().collect();
+                replaced[at] = bad;
+                let replaced: String = replaced.into_iter().collect();
+                prop_assert_eq!(normalise(&replaced), None);
+                let mut added = code.clone();
+                added.insert(at, bad);
+                prop_assert_eq!(normalise(&added), None);
+                prop_assert_eq!(normalise(&code[..LENGTH - 1]), None);
+            }
+        }
+    }
 }

@@ -31,13 +31,16 @@ pub fn generate(kind: TokenKind) -> String {
     format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Checks a presented token's shape before any database work; anything else is simply not a token.
+/// Checks a presented token's shape before any database work: well formed exactly when
+/// [`generate`] could have made it (the kind's prefix, then the unpadded URL-safe base64 of 32
+/// bytes, with no stray bits in the last character); anything else is simply not a token.
 pub fn is_well_formed(kind: TokenKind, token: &str) -> bool {
     token.strip_prefix(kind.prefix()).is_some_and(|body| {
+        // The length first, so a long header is never decoded.
         body.len() == 43
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && URL_SAFE_NO_PAD
+                .decode(body)
+                .is_ok_and(|bytes| bytes.len() == 32)
     })
 }
 
@@ -63,5 +66,69 @@ mod tests {
         assert!(!is_well_formed(TokenKind::Access, ""));
         assert_eq!(hash(&a).len(), 64);
         assert_ne!(hash(&a), hash(&b));
+    }
+
+    #[test]
+    fn a_last_character_with_stray_bits_is_not_a_token() {
+        // 43 characters carry 258 bits for 256: the last one's low two bits are always zero.
+        let canonical = format!("ipsa_{}", "A".repeat(43));
+        let stray = format!("ipsa_{}B", "A".repeat(42));
+        assert!(is_well_formed(TokenKind::Access, &canonical));
+        assert!(!is_well_formed(TokenKind::Access, &stray));
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        const KINDS: [TokenKind; 3] = [
+            TokenKind::Access,
+            TokenKind::Refresh,
+            TokenKind::CalendarFeed,
+        ];
+
+        /// Text near a token's shape: a prefix (right, wrong or none) and a body of about the
+        /// right length from base64's alphabets, padding, and characters outside them.
+        fn near_tokens() -> impl Strategy<Value = String> {
+            let prefix = prop_oneof![
+                Just("ipsa_"),
+                Just("ipsr_"),
+                Just("ipsc_"),
+                Just("IPSA_"),
+                Just(""),
+            ];
+            (prefix, "[A-Za-z0-9_+/=. é-]{40,46}").prop_map(|(p, body)| format!("{p}{body}"))
+        }
+
+        proptest! {
+            #[test]
+            fn a_token_made_from_any_bytes_is_well_formed_for_its_kind_alone(
+                bytes in any::<[u8; 32]>(),
+            ) {
+                for kind in KINDS {
+                    let token = format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes));
+                    for other in KINDS {
+                        prop_assert_eq!(is_well_formed(other, &token), other == kind);
+                    }
+                }
+            }
+
+            /// Well formed exactly when the body reads back as 32 bytes that write out as the
+            /// same body: parse(format(x)) == x, and nothing else is accepted.
+            #[test]
+            fn text_is_well_formed_exactly_when_it_is_a_token(
+                text in prop_oneof![any::<String>(), near_tokens()],
+            ) {
+                for kind in KINDS {
+                    let round_trips = text.strip_prefix(kind.prefix()).is_some_and(|body| {
+                        URL_SAFE_NO_PAD.decode(body).is_ok_and(|bytes| {
+                            bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == body
+                        })
+                    });
+                    prop_assert_eq!(is_well_formed(kind, &text), round_trips, "{}", text);
+                }
+            }
+        }
     }
 }
