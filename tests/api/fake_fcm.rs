@@ -9,7 +9,8 @@
 //! answers, in order), then by its mode: accept everything, or a mix of 200, 429 with
 //! `Retry-After`, 500 and timeouts (the request held longer than the sender waits), decided
 //! per notification, device and attempt from a seed, so a run is repeatable. Tokens marked gone
-//! always get `UNREGISTERED`, as FCM answers for an uninstalled app. Its gate, closed, holds
+//! always get `UNREGISTERED`, as FCM answers for an uninstalled app. A latency slows every
+//! answer, as a real provider's round trip does. Its gate, closed, holds
 //! every send unanswered (received, counted) until it is opened: a test can catch a worker with
 //! pushes in flight.
 
@@ -149,6 +150,8 @@ pub struct FakeGoogle {
     gate: tokio::sync::watch::Sender<bool>,
     /// Sends held at the closed gate right now.
     held: AtomicUsize,
+    /// How long every answer takes (a real provider's round trip).
+    latency: Mutex<Duration>,
 }
 
 impl Default for FakeGoogle {
@@ -163,6 +166,7 @@ impl Default for FakeGoogle {
             round: AtomicU64::new(0),
             gate: tokio::sync::watch::Sender::new(false),
             held: AtomicUsize::new(0),
+            latency: Mutex::new(Duration::ZERO),
         }
     }
 }
@@ -277,6 +281,10 @@ async fn fcm_endpoint(
         });
         (answered, book.sends.len())
     };
+    let latency = *state.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let mut gate = state.gate.subscribe();
     if *gate.borrow_and_update() {
         state.held.fetch_add(1, Ordering::SeqCst);
@@ -412,6 +420,11 @@ impl FakeFcm {
     /// Tags the sends that arrive from now on, so a test can tell which of its steps caused them.
     pub fn set_round(&self, round: u64) {
         self.state.round.store(round, Ordering::SeqCst);
+    }
+
+    /// Every answer from now on comes this long after its request.
+    pub fn set_latency(&self, latency: Duration) {
+        *self.state.latency.lock().unwrap() = latency;
     }
 
     /// From now on sends are received but not answered until [`FakeFcm::open`].

@@ -150,6 +150,22 @@ fn count_of(app: &TestApp, sql: &str) -> i64 {
     diesel::sql_query(sql).load::<Count>(&mut *conn).unwrap()[0].n
 }
 
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+fn ids(app: &TestApp, sql: &str) -> BTreeSet<i64> {
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query(sql)
+        .load::<Id>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
 fn unsettled(app: &TestApp) -> i64 {
     count_of(
         app,
@@ -409,12 +425,20 @@ async fn workers_killed_mid_dispatch_ten_times_lose_nothing_and_send_nothing_twi
     insert_due(&app, &people, NOTIFICATIONS, "crash");
     let pushes = due_pushes(&app, &people);
     let fake = FakeFcm::start();
+    // A provider's round trip, so the run lasts long enough to be cut mid-way however fast the
+    // worker is.
+    fake.set_latency(Duration::from_millis(100));
+    // A provider's round trip paces the run (two workers, 64 pushes in flight each, at most
+    // some 600 a second), so ten kills land while work remains however fast the workers are,
+    // and each replacement is up and claiming before its turn to be killed.
+    fake.set_latency(Duration::from_millis(200));
     let url = app.database_url();
     let mut workers = Workers::default();
     let mut slots = [String::from("crash-0-a"), String::from("crash-0-b")];
     for name in &slots {
         workers.start(name, &url, &fake);
     }
+    let (mut held_at_kills, mut held_by_the_dead) = (Vec::with_capacity(ROUNDS), BTreeSet::new());
     for round in 0..ROUNDS {
         // Kills spread over the run, the last while a sixth of it is still to go.
         let mark = pushes * (round + 1) / (ROUNDS + 2);
@@ -433,6 +457,16 @@ async fn workers_killed_mid_dispatch_ten_times_lose_nothing_and_send_nothing_twi
         )
         .await;
         workers.kill(&victim);
+        // What it held when it died. Its database sessions may still commit what it had sent
+        // (a result it never saw), but nothing new: only these can end with a push in doubt.
+        let held = ids(
+            &app,
+            &format!(
+                "SELECT id FROM notifications WHERE status = 'in_flight' AND lease_owner LIKE '{victim}-%'"
+            ),
+        );
+        held_at_kills.push(held.len());
+        held_by_the_dead.extend(held);
         // The process is reaped, so nothing can act under its name any more: its leases are
         // expired now instead of after IPS_DISPATCH_LEASE_SECONDS (what a wait would do, sooner;
         // tests/api/worker_processes.rs waits for a real expiry), and the survivors take over.
@@ -453,10 +487,24 @@ async fn workers_killed_mid_dispatch_ten_times_lose_nothing_and_send_nothing_twi
     workers.stop_all(Duration::from_secs(20)).await;
 
     let (in_doubt, doubt_lost) = assert_each_push_once(&app, &people, &fake);
+    let doubted = ids(
+        &app,
+        "SELECT DISTINCT notification_id AS id FROM deliveries WHERE outcome = 'in_doubt'",
+    );
+    assert!(
+        doubted.is_subset(&held_by_the_dead),
+        "pushes are in doubt only for notifications a killed worker held: {:?}",
+        doubted
+            .difference(&held_by_the_dead)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
     eprintln!(
         "worker crashes: {ROUNDS} SIGKILLs, {NOTIFICATIONS} notifications, {pushes} pushes due, {} received, \
-         {in_doubt} in doubt ({doubt_lost} of them never reached the provider), {:.1} s",
+         {in_doubt} in doubt ({doubt_lost} of them never reached the provider) for {} notifications, out of the \
+         notifications held at each kill: {held_at_kills:?}, {:.1} s",
         fake.received(),
+        doubted.len(),
         started.elapsed().as_secs_f64()
     );
 }
@@ -482,6 +530,9 @@ async fn a_database_connection_cut_mid_dispatch_heals_without_a_restart() {
     insert_due(&app, &people, CUT_NOTIFICATIONS, "cut");
     let pushes = due_pushes(&app, &people);
     let fake = FakeFcm::start();
+    // A provider's round trip, so the run lasts long enough to be cut mid-way however fast the
+    // worker is.
+    fake.set_latency(Duration::from_millis(100));
 
     // The real worker loop (`ips work` without the process), on a pool through the proxy. A
     // short lease, so what the cut left claimed is taken over within seconds.
@@ -491,7 +542,7 @@ async fn a_database_connection_cut_mid_dispatch_heals_without_a_restart() {
     config.dispatch_interval_seconds = 1;
     config.dispatch_lease_seconds = 5;
     config.dispatch_batch = 100;
-    let db = ips_core::Db::connect(&via, 4).unwrap();
+    let db = ips_core::Db::connect(&via, ips_core::Config::defaults().database_pool_size).unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(ips_worker::run(db, config, stopped));
 
@@ -559,7 +610,7 @@ async fn a_provider_answering_a_seeded_mix_of_faults_gets_every_notification_set
     let people = recipients(&app, &w.specialist, "mix", 30, 5).await;
     insert_due(&app, &people, NOTIFICATIONS, "mix");
     let fake = FakeFcm::start();
-    let seed = std::env::var("IPS_FAULT_SEED")
+    let seed = std::env::var("IPS_TEST_FAULT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20_261_123);
@@ -580,8 +631,14 @@ async fn a_provider_answering_a_seeded_mix_of_faults_gets_every_notification_set
     for token in &gone {
         fake.mark_gone(token);
     }
+    // The worker's own pool, as large as `ips work` has by default (the test app's is small).
+    let db = ips_core::Db::connect(
+        &app.database_url(),
+        ips_core::Config::defaults().database_pool_size,
+    )
+    .unwrap();
     let dispatcher = Dispatcher::new(
-        app.db.clone(),
+        db,
         "worker-faults".into(),
         vec![Arc::new(fake.transport()) as Arc<dyn Transport>],
         None,
@@ -593,10 +650,11 @@ async fn a_provider_answering_a_seeded_mix_of_faults_gets_every_notification_set
             backoff_base: chrono::Duration::milliseconds(200),
             backoff_max: chrono::Duration::seconds(1),
             send_timeout,
-            concurrency: 64,
+            ..DispatchConfig::default()
         },
     );
 
+    let setup = started.elapsed();
     // One claimed batch per round, the round's number tagging the sends it caused.
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut round = 0;
@@ -783,9 +841,10 @@ async fn a_provider_answering_a_seeded_mix_of_faults_gets_every_notification_set
     eprintln!(
         "provider faults (seed {seed}): {NOTIFICATIONS} notifications in {round} rounds, {} sends {answers:?}; \
          {statuses:?}, {delivered} delivered, {waited} retries after a 429 all waited, {timeouts_retried} timeouts \
-         retried, {} gone devices disabled after {gone_answers} sends to them, {:.1} s",
+         retried, {} gone devices disabled after {gone_answers} sends to them, {:.1} s ({:.1} s setting up)",
         sends.len(),
         gone.len(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        setup.as_secs_f64()
     );
 }
