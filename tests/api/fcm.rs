@@ -132,6 +132,7 @@ async fn a_send_carries_the_message_the_collapse_key_and_the_ttl() {
         json!({ "notification_id": "42", "interview_id": "9", "category": "INTERVIEW_REMINDER" })
     );
     assert_eq!(m["android"]["collapse_key"], "interview-9");
+    assert_eq!(m["android"]["notification"]["tag"], "interview-9");
     assert_eq!(m["android"]["priority"], "high");
     let ttl = m["android"]["ttl"].as_str().unwrap();
     let seconds: i64 = ttl.strip_suffix('s').unwrap().parse().unwrap();
