@@ -544,7 +544,8 @@ async fn a_database_connection_cut_mid_dispatch_heals_without_a_restart() {
     fake.set_latency(Duration::from_millis(100));
 
     // The real worker loop (`ips work` without the process), on a pool through the proxy. A
-    // short lease, so what the cut left claimed is taken over within seconds.
+    // lease shorter than the configuration allows (at least 30 s), so what the cut left claimed
+    // is taken over within seconds; safe here, as the fake answers far within it.
     let mut config = crate::helpers::test_config(&via);
     config.fcm_credentials = fake.key_file.path().display().to_string();
     config.fcm_base_url = fake.base_url.clone();
