@@ -1,11 +1,11 @@
-//! The FCM HTTP v1 transport against a local fake Google: a token endpoint (the key file's
-//! `token_uri`) and the FCM send endpoint (`IPS_FCM_BASE_URL`) on 127.0.0.1, a service account
-//! with an RSA key made for the test run. No network. The last test runs the real dispatcher.
+//! The FCM HTTP v1 transport against the local fake Google of `fake_fcm.rs`: a token endpoint
+//! (the key file's `token_uri`) and the FCM send endpoint (`IPS_FCM_BASE_URL`) on 127.0.0.1, a
+//! service account with an RSA key made for the test run. No network. The last test runs the
+//! real dispatcher.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::sql_types::{Bool, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, RunQueryDsl};
@@ -13,200 +13,13 @@ use ips_worker::dispatcher::{DispatchConfig, Dispatcher};
 use ips_worker::push::{Outcome, PushMessage, Target, Transport};
 use ips_worker::transports::fcm::{self, FcmTransport, ServiceAccount};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use serde_json::{json, Value};
 
+use crate::fake_fcm::{
+    answer, google_error, key_json, key_pair, Answer, FakeFcm, CLIENT_EMAIL, PROJECT,
+};
 use crate::helpers::{TestApp, World};
 use crate::worker::{execute, participant_with_due_reminders, rows, BUDGET};
-
-const PROJECT: &str = "ips-demo";
-const CLIENT_EMAIL: &str = "push@ips-demo.iam.gserviceaccount.com";
-
-/// The service account's key pair (PKCS#8 private PEM, SPKI public PEM), made once per run.
-fn key_pair() -> &'static (String, String) {
-    static KEY: OnceLock<(String, String)> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
-        let private = key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
-        let public = key
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap();
-        (private, public)
-    })
-}
-
-/// One scripted FCM answer.
-struct Answer {
-    status: u16,
-    retry_after: Option<&'static str>,
-    body: Value,
-}
-
-fn answer(status: u16, retry_after: Option<&'static str>, body: Value) -> Answer {
-    Answer {
-        status,
-        retry_after,
-        body,
-    }
-}
-
-fn google_error(code: u16, status: &str, message: &str, error_code: Option<&str>) -> Value {
-    let details = match error_code {
-        Some(e) => {
-            json!([{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": e }])
-        }
-        None => json!([]),
-    };
-    json!({ "error": { "code": code, "message": message, "status": status, "details": details } })
-}
-
-/// A request FCM received.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    authorization: String,
-    body: Value,
-}
-
-#[derive(Default)]
-struct FakeGoogle {
-    /// Forms posted to the token endpoint.
-    token_requests: Mutex<Vec<HashMap<String, String>>>,
-    /// `expires_in` of the tokens handed out.
-    token_lifetime: Mutex<i64>,
-    sends: Mutex<Vec<Received>>,
-    /// FCM's next answers; when empty, success.
-    script: Mutex<VecDeque<Answer>>,
-}
-
-async fn token_endpoint(
-    state: web::Data<Arc<FakeGoogle>>,
-    form: web::Form<HashMap<String, String>>,
-) -> HttpResponse {
-    let n = {
-        let mut requests = state.token_requests.lock().unwrap();
-        requests.push(form.into_inner());
-        requests.len()
-    };
-    let lifetime = *state.token_lifetime.lock().unwrap();
-    HttpResponse::Ok()
-        .json(json!({ "access_token": format!("token-{n}"), "expires_in": lifetime, "token_type": "Bearer" }))
-}
-
-async fn fcm_endpoint(
-    state: web::Data<Arc<FakeGoogle>>,
-    request: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let authorization = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let n = {
-        let mut sends = state.sends.lock().unwrap();
-        sends.push(Received {
-            path: request.path().to_owned(),
-            authorization,
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        });
-        sends.len()
-    };
-    match state.script.lock().unwrap().pop_front() {
-        None => {
-            HttpResponse::Ok().json(json!({ "name": format!("projects/{PROJECT}/messages/0:{n}") }))
-        }
-        Some(a) => {
-            let mut reply =
-                HttpResponse::build(actix_web::http::StatusCode::from_u16(a.status).unwrap());
-            if let Some(after) = a.retry_after {
-                reply.insert_header(("Retry-After", after));
-            }
-            reply.json(a.body)
-        }
-    }
-}
-
-/// A running fake Google and a key file pointing at it.
-struct Fake {
-    state: Arc<FakeGoogle>,
-    base_url: String,
-    token_uri: String,
-    key_file: tempfile::NamedTempFile,
-    handle: actix_web::dev::ServerHandle,
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { handle.stop(false).await });
-        }
-    }
-}
-
-impl Fake {
-    fn start() -> Self {
-        let state = Arc::new(FakeGoogle::default());
-        *state.token_lifetime.lock().unwrap() = 3600;
-        let data = web::Data::new(state.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/token", web::post().to(token_endpoint))
-                .default_service(web::to(fcm_endpoint))
-        })
-        .workers(1)
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        let base_url = format!("http://127.0.0.1:{port}");
-        let token_uri = format!("{base_url}/token");
-        let key_file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(key_file.path(), key_json(&token_uri).to_string()).unwrap();
-        Fake {
-            state,
-            base_url,
-            token_uri,
-            key_file,
-            handle,
-        }
-    }
-
-    fn transport(&self) -> FcmTransport {
-        FcmTransport::from_key_file(self.key_file.path(), &self.base_url).unwrap()
-    }
-
-    fn script(&self, answers: Vec<Answer>) {
-        self.state.script.lock().unwrap().extend(answers);
-    }
-
-    fn sends(&self) -> Vec<Received> {
-        self.state.sends.lock().unwrap().clone()
-    }
-
-    fn token_requests(&self) -> Vec<HashMap<String, String>> {
-        self.state.token_requests.lock().unwrap().clone()
-    }
-}
-
-fn key_json(token_uri: &str) -> Value {
-    json!({
-        "type": "service_account",
-        "project_id": PROJECT,
-        "private_key_id": "0123abcd",
-        "private_key": key_pair().0,
-        "client_email": CLIENT_EMAIL,
-        "client_id": "1234567890",
-        "token_uri": token_uri,
-    })
-}
 
 fn target() -> Target {
     Target {
@@ -232,7 +45,7 @@ fn message() -> PushMessage {
 
 #[tokio::test]
 async fn the_token_request_is_a_signed_jwt_and_the_token_is_reused() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = fake.transport();
     for _ in 0..3 {
         let outcome = fcm.send(&target(), &message()).await;
@@ -269,7 +82,7 @@ async fn the_token_request_is_a_signed_jwt_and_the_token_is_reused() {
 
 #[tokio::test]
 async fn a_token_close_to_expiry_is_renewed() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     // Shorter than the renewal margin: every send needs a new one.
     *fake.state.token_lifetime.lock().unwrap() = 30;
     let fcm = fake.transport();
@@ -282,7 +95,7 @@ async fn a_token_close_to_expiry_is_renewed() {
 
 #[tokio::test]
 async fn concurrent_sends_share_one_token_request() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = Arc::new(fake.transport());
     let sends = (0..8).map(|_| {
         let fcm = fcm.clone();
@@ -296,7 +109,7 @@ async fn concurrent_sends_share_one_token_request() {
 
 #[tokio::test]
 async fn a_send_carries_the_message_the_collapse_key_and_the_ttl() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = fake.transport();
     let outcome = fcm.send(&target(), &message()).await;
     assert_eq!(
@@ -319,6 +132,7 @@ async fn a_send_carries_the_message_the_collapse_key_and_the_ttl() {
         json!({ "notification_id": "42", "interview_id": "9", "category": "INTERVIEW_REMINDER" })
     );
     assert_eq!(m["android"]["collapse_key"], "interview-9");
+    assert_eq!(m["android"]["notification"]["tag"], "interview-9");
     assert_eq!(m["android"]["priority"], "high");
     let ttl = m["android"]["ttl"].as_str().unwrap();
     let seconds: i64 = ttl.strip_suffix('s').unwrap().parse().unwrap();
@@ -343,7 +157,7 @@ fn the_ttl_is_at_least_a_second_and_an_expired_message_is_not_built() {
 
 #[tokio::test]
 async fn an_expired_message_is_not_sent() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = fake.transport();
     let mut late = message();
     late.expires_at = Some(Utc::now() - Duration::seconds(5));
@@ -356,7 +170,7 @@ async fn an_expired_message_is_not_sent() {
 
 #[tokio::test]
 async fn each_answer_maps_to_its_outcome() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = fake.transport();
     let invalid_token = google_error(
         400,
@@ -486,7 +300,7 @@ async fn each_answer_maps_to_its_outcome() {
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_then_retries_later() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let fcm = fake.transport();
     let unauthorized = || {
         answer(
@@ -522,7 +336,7 @@ async fn network_failures_are_retried() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     // FCM unreachable.
     let fcm =
         FcmTransport::from_key_file(fake.key_file.path(), &format!("http://127.0.0.1:{closed}"))
@@ -546,7 +360,7 @@ async fn network_failures_are_retried() {
 
 #[tokio::test]
 async fn the_configuration_turns_fcm_on_and_a_bad_key_file_turns_it_off_with_a_reason() {
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let mut config = ips_core::Config::defaults();
     assert!(ips_worker::fcm_transport(&config).unwrap().is_none());
 
@@ -631,7 +445,7 @@ struct NextAttempt {
 async fn through_the_dispatcher_unregistered_disables_the_device_and_429_waits() {
     let app = TestApp::spawn().await;
     let w = World::build(&app).await;
-    let fake = Fake::start();
+    let fake = FakeFcm::start();
     let worker = Dispatcher::new(
         app.db.clone(),
         "worker-fcm".into(),

@@ -285,9 +285,13 @@ pub fn request_body(target: &Target, message: &PushMessage, now: DateTime<Utc>) 
     if let Some(category) = message.category {
         data.insert("category", category);
     }
+    // The collapse key folds only pushes still waiting for an offline phone; the tag is what
+    // makes a shown notification give way to a newer one with the same key (a moved interview),
+    // and keeps a push that was retried after a timeout, yet had arrived, to one on the screen.
     let mut android = json!({
         "collapse_key": message.collapse_key,
         "priority": "high",
+        "notification": { "tag": message.collapse_key },
     });
     if let Some(expires_at) = message.expires_at {
         if expires_at <= now {
