@@ -4,6 +4,7 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod alerts;
+mod asker;
 mod auth;
 mod calendar;
 mod caseload;
