@@ -9,14 +9,13 @@
 //! what. A participant reading their own records is not audited: no one else saw anything.
 
 use actix_web::HttpRequest;
-use ips_core::domain::Role;
-use ips_core::store::audit::{self, Actor, Entry};
-use ips_core::store::now;
+use ips_core::store::audit::Actor;
 use ips_core::store::participants::{self, Participant};
 use ips_core::store::sessions::Subject;
 use ips_core::store::status_changes::ChangedBy;
 use ips_core::{DbConnection, StoreError};
 
+use super::caseload_access::{self, CaseloadAccess};
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
 use crate::problem::ApiError;
 
@@ -32,10 +31,10 @@ pub(super) struct Resource {
 #[derive(Debug, Clone)]
 enum Side {
     /// The participant, about themselves.
-    Participant(i64),
+    Participant { id: i64, request_id: Option<String> },
     /// A specialist or supervisor, about a participant who must be in their caseload.
     Staff {
-        caller: StaffCaller,
+        access: CaseloadAccess,
         participant_id: i64,
     },
 }
@@ -52,16 +51,17 @@ enum Access {
 pub(super) struct Asker {
     side: Side,
     resource: Resource,
-    request_id: Option<String>,
 }
 
 impl Asker {
     /// The participant, about their own records.
     pub fn own(caller: &ParticipantCaller, req: &HttpRequest, resource: Resource) -> Self {
         Asker {
-            side: Side::Participant(caller.id),
+            side: Side::Participant {
+                id: caller.id,
+                request_id: request_id(req),
+            },
             resource,
-            request_id: request_id(req),
         }
     }
 
@@ -72,28 +72,26 @@ impl Asker {
         req: &HttpRequest,
         resource: Resource,
     ) -> Result<Self, ApiError> {
-        caller.require(&[Role::Specialist, Role::Supervisor])?;
         Ok(Asker {
             side: Side::Staff {
-                caller,
+                access: CaseloadAccess::of(&caller, req)?,
                 participant_id,
             },
             resource,
-            request_id: request_id(req),
         })
     }
 
     /// The participant's id when they ask about themselves; `None` for staff.
     pub fn as_participant(&self) -> Option<i64> {
         match self.side {
-            Side::Participant(id) => Some(id),
+            Side::Participant { id, .. } => Some(id),
             Side::Staff { .. } => None,
         }
     }
 
     pub fn participant_id(&self) -> i64 {
         match self.side {
-            Side::Participant(id) => id,
+            Side::Participant { id, .. } => id,
             Side::Staff { participant_id, .. } => participant_id,
         }
     }
@@ -101,16 +99,16 @@ impl Asker {
     /// Whose idempotency keys a request uses: the caller's own.
     pub fn subject(&self) -> Subject {
         match &self.side {
-            Side::Participant(id) => Subject::Participant(*id),
-            Side::Staff { caller, .. } => Subject::Staff(caller.id),
+            Side::Participant { id, .. } => Subject::Participant(*id),
+            Side::Staff { access, .. } => Subject::Staff(access.id),
         }
     }
 
     /// Who makes a change, as status changes and records keep it.
     pub fn by(&self) -> ChangedBy {
         match &self.side {
-            Side::Participant(id) => ChangedBy::Participant(*id),
-            Side::Staff { caller, .. } => ChangedBy::Staff(caller.id),
+            Side::Participant { id, .. } => ChangedBy::Participant(*id),
+            Side::Staff { access, .. } => ChangedBy::Staff(access.id),
         }
     }
 
@@ -125,7 +123,7 @@ impl Asker {
     pub fn location(&self, id: i64) -> String {
         let segment = self.resource.segment;
         match &self.side {
-            Side::Participant(_) => format!("/v1/me/{segment}/{id}"),
+            Side::Participant { .. } => format!("/v1/me/{segment}/{id}"),
             Side::Staff { participant_id, .. } => {
                 format!("/v1/participants/{participant_id}/{segment}/{id}")
             }
@@ -135,11 +133,11 @@ impl Asker {
     /// The participant, if the asker may reach them (staff: only in their caseload, else 404).
     pub fn participant(&self, conn: &mut DbConnection) -> Result<Participant, StoreError> {
         match &self.side {
-            Side::Participant(id) => participants::get(conn, *id),
+            Side::Participant { id, .. } => participants::get(conn, *id),
             Side::Staff {
-                caller,
+                access,
                 participant_id,
-            } => participants::get_in_caseload(conn, *participant_id, caller.caseload()),
+            } => access.reach(conn, *participant_id),
         }
     }
 
@@ -173,15 +171,24 @@ impl Asker {
         action: &'static str,
         id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let actor = match (&self.side, access) {
-            (Side::Staff { caller, .. }, _) => caller.actor(),
-            (Side::Participant(id), Access::Change) => Actor::Participant(*id),
-            (Side::Participant(_), Access::Read) => return Ok(()),
-        };
-        let mut entry = Entry::new(actor, action).participant(self.participant_id());
-        if let Some(id) = id {
-            entry = entry.subject(self.resource.subject, id);
+        let subject = id.map(|id| (self.resource.subject, id));
+        match (&self.side, access) {
+            (
+                Side::Staff {
+                    access,
+                    participant_id,
+                },
+                _,
+            ) => access.record(conn, action, *participant_id, subject),
+            (Side::Participant { id, request_id }, Access::Change) => caseload_access::record(
+                conn,
+                Actor::Participant(*id),
+                action,
+                *id,
+                subject,
+                request_id.as_deref(),
+            ),
+            (Side::Participant { .. }, Access::Read) => Ok(()),
         }
-        audit::record(conn, &[entry], self.request_id.as_deref(), now())
     }
 }

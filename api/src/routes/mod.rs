@@ -8,6 +8,7 @@ mod asker;
 mod auth;
 mod calendar;
 mod caseload;
+mod caseload_access;
 mod contact_requests;
 mod contacts;
 mod devices;
