@@ -895,6 +895,41 @@ async fn edits_that_change_nothing_and_cancellations_by_staff() {
         .await
         .ok();
     assert_eq!(with_reason["cancel_reason"], "Syk");
+
+    // The participant's own changes are in the trail (and so in their export), by them; an edit
+    // that changed nothing, a second confirmation and their own reads are not.
+    app.get(&format!("/v1/me/interviews/{id}"), &me).await.ok();
+    let trail = app
+        .get(
+            &format!("/v1/participants/{pid}/audit-events?limit=200"),
+            &w.supervisor,
+        )
+        .await
+        .ok();
+    let by_participant: Vec<(&str, i64)> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor_kind"] == "participant")
+        .filter(|e| e["action"].as_str().unwrap().starts_with("interview"))
+        .map(|e| {
+            assert_eq!(e["actor_id"], pid);
+            assert_eq!(e["subject_type"], "interview");
+            (
+                e["action"].as_str().unwrap(),
+                e["subject_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_participant,
+        vec![
+            ("interview.cancelled", other),
+            ("interview.created", other),
+            ("interview.confirmed", id),
+            ("interview.created", id),
+        ]
+    );
     let feed = app
         .send(Method::POST, "/v1/me/calendar-feed", Some(&me), None)
         .await;

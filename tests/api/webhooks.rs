@@ -22,6 +22,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use crate::follow_up::count;
 use crate::helpers::{Reply, TestApp, World};
 use crate::worker::execute;
 
@@ -1160,6 +1161,45 @@ async fn a_stopped_workers_claim_is_taken_over_and_its_late_result_is_not_record
     let done = deliveries(&app, &w.admin, endpoint, "").await["items"][0].clone();
     assert_eq!(done["status"], "delivered");
     assert_eq!(done["attempts"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stopping_sender_gives_back_what_it_holds() {
+    use ips_core::store::now;
+    use ips_core::store::webhook_deliveries;
+
+    let app = app().await;
+    let w = World::build(&app).await;
+    let receiver = Receiver::start().await;
+    let (endpoint, _) = register(&app, &w.admin, &receiver.url, &["participant.enrolled"]).await;
+    ping(&app, &w.admin, endpoint).await;
+    let stopping = sender(&app, "stopping-sender");
+    let claimed = app
+        .db
+        .write(|conn| {
+            webhook_deliveries::claim_due(conn, "stopping-sender", now(), Duration::minutes(1), 10)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(stopping.release().await.unwrap(), 1);
+    let given_back = deliveries(&app, &w.admin, endpoint, "").await["items"][0].clone();
+    assert_eq!(given_back["status"], "pending");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE attempts = 0 AND lease_owner IS NULL AND lease_expires_at IS NULL"
+        ),
+        1,
+        "the claim that was never attempted is not counted"
+    );
+    assert_eq!(
+        stopping.release().await.unwrap(),
+        0,
+        "nothing is held any more"
+    );
+    send_due(&app).await;
+    assert_eq!(receiver.received().len(), 1, "another sender sends it");
 }
 
 #[tokio::test]

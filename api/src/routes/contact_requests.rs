@@ -3,7 +3,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use ips_core::domain::{ContactRequestKind, ContactRequestStatus, Role};
+use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
 use ips_core::store::alerts;
 use ips_core::store::audit::{self, Entry};
 use ips_core::store::contact_requests::{self, ContactRequestWithHandler, NewContactRequest};
@@ -12,6 +12,7 @@ use ips_core::store::{now, participants, utc};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use super::caseload_access::{CaseloadAccess, CASELOAD_ROLES};
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
 use crate::idempotency::{create_once, Idempotent};
 use crate::input::{not_blank, parse_query, Body};
@@ -147,30 +148,18 @@ pub async fn list_mine(
 
 // --- the staff's side ---
 
-const STAFF_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
-
 pub async fn list_for_participant(
     state: web::Data<AppState>,
     caller: StaffCaller,
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let page = parse_query::<PageQuery>(&req)?.check()?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let found = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let found = contact_requests::list(conn, id, page.after, page.limit)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "contact_requests.listed").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(found)
+    let found = access
+        .read(&state.db, id, "contact_requests.listed", move |conn, _| {
+            contact_requests::list(conn, id, page.after, page.limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_store(found, ContactRequestView::from)))
@@ -185,7 +174,7 @@ pub async fn update_for_participant(
     path: web::Path<(i64, i64)>,
     input: Body<RequestChange>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    caller.require(CASELOAD_ROLES)?;
     let (id, request) = path.into_inner();
     let RequestChange {
         status,

@@ -19,14 +19,13 @@ use ips_core::store::{now, participants, utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationErrors};
 
+use super::caseload_access::{CaseloadAccess, CASELOAD_ROLES};
 use super::follow_up::{agreed_contact_problem, refused};
 use crate::auth::{request_id, StaffCaller};
 use crate::idempotency::{run_once, Idempotent};
 use crate::input::{invalid, outcome, parse_query};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-const CASELOAD_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
 
 /// The fields every contact has, checked the same way on both routes.
 fn check_common(
@@ -281,23 +280,13 @@ pub async fn list_for_participant(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(CASELOAD_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let query = parse_query::<ListQuery>(&req)?;
     let (limit, after) = checked_page(query.limit, query.cursor.as_deref())?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let found = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let found = contacts::list_for_participant(conn, id, after, limit)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "contacts.listed").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(found)
+    let found = access
+        .read(&state.db, id, "contacts.listed", move |conn, _| {
+            contacts::list_for_participant(conn, id, after, limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(page_of(found)))

@@ -8,7 +8,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ips_core::domain::case_status::Refusal;
 use ips_core::domain::follow_up::{Phase, MAX_CADENCE_DAYS, MIN_CADENCE_DAYS};
-use ips_core::domain::{ClosedReason, ParticipantStatus, Role};
+use ips_core::domain::{ClosedReason, ParticipantStatus};
 use ips_core::store::audit::{self, Entry};
 use ips_core::store::follow_up::{self, Context, PlanChanges, PlanRow, Updated};
 use ips_core::store::status_changes::{self, ChangedBy, StaffStep, StatusChange};
@@ -17,6 +17,7 @@ use ips_core::StoreError;
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationErrors};
 
+use super::caseload_access::{CaseloadAccess, CASELOAD_ROLES};
 use super::staff::double_option;
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
 use crate::input::{invalid, not_blank, outcome, parse_query, Body};
@@ -24,8 +25,6 @@ use crate::pagination::{Page, PageQuery};
 use crate::preconditions::{etag, if_match};
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-const CASELOAD_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
 
 /// An agreed contact is a date ahead; a year is as far as anyone plans one.
 const AGREED_CONTACT_DAYS_AHEAD: i64 = 366;
@@ -114,21 +113,11 @@ pub async fn get_plan(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(CASELOAD_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let view = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let plan = follow_up::get(conn, id)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "follow_up_plan.read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            PlanView::try_from(plan)
+    let view = access
+        .read(&state.db, id, "follow_up_plan.read", move |conn, _| {
+            PlanView::try_from(follow_up::get(conn, id)?)
         })
         .await?;
     Ok(respond_plan(view))
@@ -339,21 +328,12 @@ pub async fn status_history(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(CASELOAD_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let page = parse_query::<PageQuery>(&req)?.check()?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let page = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
+    let page = access
+        .read(&state.db, id, "status_history.read", move |conn, _| {
             let found = status_changes::list(conn, id, page.after, page.limit)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "status_history.read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
             let items = found
                 .items
                 .into_iter()

@@ -1,6 +1,7 @@
 //! Job interviews, for the participant's app (`/v1/me/interviews`) and for the staff of their
 //! caseload (`/v1/participants/{id}/interviews`). Both sides share one implementation; only who
-//! is asking differs. Every change rewrites the interview's reminders in the same transaction.
+//! is asking differs (`super::asker`, which also says what is audited). Every change rewrites the
+//! interview's reminders in the same transaction.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,10 +10,9 @@ use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use ips_core::db::read_transaction;
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
+use ips_core::domain::Language;
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
-use ips_core::domain::{Language, Role};
 use ips_core::store::alerts;
-use ips_core::store::audit::{self, Entry};
 use ips_core::store::contact_requests::{self, NewContactRequest};
 use ips_core::store::interviews::{
     self, Interview, InterviewChanges, ListPosition, NewInterview, ReminderSettings,
@@ -24,105 +24,23 @@ use ips_core::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
+use super::asker::{Asker, Resource};
 use super::contact_requests::ContactRequestView;
 use super::participants::iana_time_zone;
 use super::staff::double_option;
-use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use crate::auth::{ParticipantCaller, StaffCaller};
 use crate::idempotency::{run_once, Idempotent};
 use crate::input::{not_blank, parse_query, Body, OptionalBody};
 use crate::preconditions::{etag, if_match};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use ips_core::store::job_preferences::Precondition;
-use ips_core::store::sessions::Subject;
 
-/// Who is asking, and for which participant.
-#[derive(Debug, Clone)]
-enum Asker {
-    Participant(i64),
-    Staff {
-        caller: StaffCaller,
-        participant_id: i64,
-        request_id: Option<String>,
-    },
-}
-
-impl Asker {
-    fn own(caller: &ParticipantCaller) -> Self {
-        Asker::Participant(caller.id)
-    }
-
-    fn staff(
-        caller: StaffCaller,
-        participant_id: i64,
-        req: &HttpRequest,
-    ) -> Result<Self, ApiError> {
-        caller.require(&[Role::Specialist, Role::Supervisor])?;
-        Ok(Asker::Staff {
-            caller,
-            participant_id,
-            request_id: request_id(req),
-        })
-    }
-
-    /// Where the created interview lives, for the `Location` header.
-    fn location(&self, interview: i64) -> String {
-        match self {
-            Asker::Participant(_) => format!("/v1/me/interviews/{interview}"),
-            Asker::Staff { participant_id, .. } => {
-                format!("/v1/participants/{participant_id}/interviews/{interview}")
-            }
-        }
-    }
-
-    /// Whose idempotency keys a request uses: the caller's own.
-    fn subject(&self) -> Subject {
-        match self {
-            Asker::Participant(id) => Subject::Participant(*id),
-            Asker::Staff { caller, .. } => Subject::Staff(caller.id),
-        }
-    }
-
-    fn created_by(&self) -> (&'static str, i64) {
-        match self {
-            Asker::Participant(id) => ("participant", *id),
-            Asker::Staff { caller, .. } => ("staff", caller.id),
-        }
-    }
-
-    /// The participant, if the asker may reach them (staff: only in their caseload, else 404).
-    fn participant(&self, conn: &mut DbConnection) -> Result<Participant, StoreError> {
-        match self {
-            Asker::Participant(id) => participants::get(conn, *id),
-            Asker::Staff {
-                caller,
-                participant_id,
-                ..
-            } => participants::get_in_caseload(conn, *participant_id, caller.caseload()),
-        }
-    }
-
-    /// Audits what staff did, in the same transaction, once it has succeeded.
-    fn audit(
-        &self,
-        conn: &mut DbConnection,
-        action: &'static str,
-        participant: i64,
-        interview: Option<i64>,
-    ) -> Result<(), StoreError> {
-        let Asker::Staff {
-            caller, request_id, ..
-        } = self
-        else {
-            return Ok(());
-        };
-        let mut entry = Entry::new(caller.actor(), action).participant(participant);
-        if let Some(id) = interview {
-            entry = entry.subject("interview", id);
-        }
-        audit::record(conn, &[entry], request_id.as_deref(), now())
-    }
-}
+/// Interviews on both sides: `/v1/me/interviews`, `/v1/participants/{id}/interviews`.
+const INTERVIEWS: Resource = Resource {
+    segment: "interviews",
+    subject: "interview",
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -470,12 +388,7 @@ async fn create(
             false,
             at,
         )?;
-        asker.audit(
-            conn,
-            "interview.created",
-            participant.id,
-            Some(interview.id),
-        )?;
+        asker.audit_change(conn, "interview.created", Some(interview.id))?;
         Ok(Ok(view(conn, interview)?))
     })
     .await?;
@@ -501,7 +414,7 @@ async fn get(state: &AppState, asker: Asker, id: i64) -> Result<HttpResponse, Ap
         .write(move |conn| {
             let participant = asker.participant(conn)?;
             let interview = interviews::get_of(conn, participant.id, id)?;
-            asker.audit(conn, "interview.read", participant.id, Some(id))?;
+            asker.audit_read(conn, "interview.read", Some(id))?;
             view(conn, interview)
         })
         .await?;
@@ -586,7 +499,7 @@ async fn update(
                 // A new time ends the "no outcome" alert of the old one.
                 alerts::resolve_gone_for_participant(conn, participant.id, at)?;
             }
-            asker.audit(conn, "interview.updated", participant.id, Some(id))?;
+            asker.audit_change(conn, "interview.updated", Some(id))?;
             Ok(Ok(view(conn, updated)?))
         })
         .await??;
@@ -645,9 +558,9 @@ async fn act(
             // A cancellation always reaches the other side: the participant's goes to their
             // specialist, the specialist's to the participant.
             if action == Action::Cancel {
-                let recipient = match asker {
-                    Asker::Participant(_) => Recipient::Staff(participant.specialist_id),
-                    Asker::Staff { .. } => Recipient::Participant(participant.id),
+                let recipient = match asker.as_participant() {
+                    Some(_) => Recipient::Staff(participant.specialist_id),
+                    None => Recipient::Participant(participant.id),
                 };
                 notifications::enqueue(
                     conn,
@@ -663,7 +576,7 @@ async fn act(
                     at,
                 )?;
             }
-            asker.audit(conn, audit_action, participant.id, Some(id))?;
+            asker.audit_change(conn, audit_action, Some(id))?;
             Ok(Ok(view(conn, updated)?))
         })
         .await??;
@@ -723,22 +636,22 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
                 .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API issued"))?,
         ),
     };
-    let page = match asker {
+    let page = match asker.as_participant() {
         // A participant's own list writes nothing: a read-only transaction, which does not
         // queue behind writers the way a write transaction does on SQLite.
-        Asker::Participant(id) => {
+        Some(id) => {
             state
                 .db
                 .run(move |conn| read_transaction(conn, |conn| page_of(conn, id, after, limit)))
                 .await?
         }
         // Staff reading a participant's interviews is audited, so theirs is a write.
-        Asker::Staff { .. } => {
+        None => {
             state
                 .db
                 .write(move |conn| {
                     let participant = asker.participant(conn)?;
-                    asker.audit(conn, "interview.listed", participant.id, None)?;
+                    asker.audit_read(conn, "interview.listed", None)?;
                     page_of(conn, participant.id, after, limit)
                 })
                 .await?
@@ -831,23 +744,30 @@ pub async fn me_list(
     caller: ParticipantCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    list(&state, Asker::own(&caller), &req).await
+    list(&state, Asker::own(&caller, &req, INTERVIEWS), &req).await
 }
 
 pub async fn me_create(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     input: Idempotent<NewInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    create(&state, Asker::own(&caller), input).await
+    create(&state, Asker::own(&caller, &req, INTERVIEWS), input).await
 }
 
 pub async fn me_get(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    get(&state, Asker::own(&caller), path.into_inner()).await
+    get(
+        &state,
+        Asker::own(&caller, &req, INTERVIEWS),
+        path.into_inner(),
+    )
+    .await
 }
 
 pub async fn me_update(
@@ -859,7 +779,7 @@ pub async fn me_update(
 ) -> Result<HttpResponse, ApiError> {
     update(
         &state,
-        Asker::own(&caller),
+        Asker::own(&caller, &req, INTERVIEWS),
         path.into_inner(),
         if_match(&req),
         body.0,
@@ -870,11 +790,12 @@ pub async fn me_update(
 pub async fn me_confirm(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     act(
         &state,
-        Asker::own(&caller),
+        Asker::own(&caller, &req, INTERVIEWS),
         path.into_inner(),
         Action::Confirm,
         None,
@@ -885,12 +806,13 @@ pub async fn me_confirm(
 pub async fn me_cancel(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
     body: OptionalBody<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
     act(
         &state,
-        Asker::own(&caller),
+        Asker::own(&caller, &req, INTERVIEWS),
         path.into_inner(),
         Action::Cancel,
         body.0.and_then(|b| b.reason),
@@ -901,13 +823,14 @@ pub async fn me_cancel(
 pub async fn me_outcome(
     state: web::Data<AppState>,
     caller: ParticipantCaller,
+    req: HttpRequest,
     path: web::Path<i64>,
     body: Body<OutcomeBody>,
 ) -> Result<HttpResponse, ApiError> {
     let OutcomeBody { outcome, debrief } = body.0;
     act(
         &state,
-        Asker::own(&caller),
+        Asker::own(&caller, &req, INTERVIEWS),
         path.into_inner(),
         Action::RecordOutcome(outcome),
         debrief,
@@ -1018,7 +941,7 @@ pub async fn staff_list(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    let asker = Asker::staff(caller, path.into_inner(), &req, INTERVIEWS)?;
     list(&state, asker, &req).await
 }
 
@@ -1029,7 +952,7 @@ pub async fn staff_create(
     path: web::Path<i64>,
     input: Idempotent<NewInterviewBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    let asker = Asker::staff(caller, path.into_inner(), &req, INTERVIEWS)?;
     create(&state, asker, input).await
 }
 
@@ -1040,7 +963,12 @@ pub async fn staff_get(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant, id) = path.into_inner();
-    get(&state, Asker::staff(caller, participant, &req)?, id).await
+    get(
+        &state,
+        Asker::staff(caller, participant, &req, INTERVIEWS)?,
+        id,
+    )
+    .await
 }
 
 pub async fn staff_update(
@@ -1054,7 +982,7 @@ pub async fn staff_update(
     let expected = if_match(&req);
     update(
         &state,
-        Asker::staff(caller, participant, &req)?,
+        Asker::staff(caller, participant, &req, INTERVIEWS)?,
         id,
         expected,
         body.0,
@@ -1072,7 +1000,7 @@ pub async fn staff_cancel(
     let (participant, id) = path.into_inner();
     act(
         &state,
-        Asker::staff(caller, participant, &req)?,
+        Asker::staff(caller, participant, &req, INTERVIEWS)?,
         id,
         Action::Cancel,
         body.0.and_then(|b| b.reason),
@@ -1091,7 +1019,7 @@ pub async fn staff_outcome(
     let OutcomeBody { outcome, debrief } = body.0;
     act(
         &state,
-        Asker::staff(caller, participant, &req)?,
+        Asker::staff(caller, participant, &req, INTERVIEWS)?,
         id,
         Action::RecordOutcome(outcome),
         debrief,

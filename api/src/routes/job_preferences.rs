@@ -7,7 +7,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use ips_core::domain::job_preferences::JobPreferences;
-use ips_core::domain::Role;
 use ips_core::store::audit::{self, Actor, Entry};
 use ips_core::store::job_preferences::{self, Change, Current, Editor};
 use ips_core::store::participants::{self, Caseload};
@@ -15,6 +14,7 @@ use ips_core::store::{now, utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationErrors};
 
+use super::caseload_access::{CaseloadAccess, CASELOAD_ROLES};
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
 use crate::input::{invalid, outcome, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
@@ -172,29 +172,17 @@ pub async fn put_mine(
     .await
 }
 
-const CASELOAD_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
-
 pub async fn get_for(
     state: web::Data<AppState>,
     caller: StaffCaller,
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(CASELOAD_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let current = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let current = job_preferences::get(conn, id)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "job_preferences.read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(current)
+    let current = access
+        .read(&state.db, id, "job_preferences.read", move |conn, _| {
+            job_preferences::get(conn, id)
         })
         .await?;
     Ok(respond(current))
@@ -227,23 +215,16 @@ pub async fn history(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(CASELOAD_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let page = parse_query::<PageQuery>(&req)?.check()?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let changes = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let changes = job_preferences::history(conn, id, page.after, page.limit)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "job_preferences.history_read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(changes)
-        })
+    let changes = access
+        .read(
+            &state.db,
+            id,
+            "job_preferences.history_read",
+            move |conn, _| job_preferences::history(conn, id, page.after, page.limit),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_store(changes, ChangeView::from)))
 }

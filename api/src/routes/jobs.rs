@@ -1,135 +1,33 @@
 //! Jobs, for the participant's app (`/v1/me/jobs`: they may record their own start and end) and
 //! for the staff of their caseload (`/v1/participants/{id}/jobs`). A start moves the case into
 //! work and shapes the follow-up plan (fidelity item 23); the end of the last current job moves
-//! it back to job seeking and asks for a contact within 3 days. Staff access is audited.
+//! it back to job seeking and asks for a contact within 3 days. Staff access and the participant's
+//! own changes are audited (`super::asker`).
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use ips_core::domain::jobs::{hours_problem, EndReason};
-use ips_core::domain::Role;
-use ips_core::store::audit::{self, Actor, Entry};
 use ips_core::store::jobs::{self, Job, JobChanges, NewJob};
-use ips_core::store::sessions::Subject;
-use ips_core::store::status_changes::ChangedBy;
-use ips_core::store::{now, participants, utc};
-use ips_core::{DbConnection, StoreError};
+use ips_core::store::{now, utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationErrors};
 
+use super::asker::{Asker, Resource};
 use super::follow_up::refused;
 use super::staff::double_option;
-use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use crate::auth::{ParticipantCaller, StaffCaller};
 use crate::idempotency::{run_once, run_once_as, Idempotent};
 use crate::input::{invalid, not_blank, outcome, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// Who is asking, and for which participant.
-#[derive(Debug, Clone)]
-enum Asker {
-    Participant {
-        id: i64,
-        request_id: Option<String>,
-    },
-    Staff {
-        caller: StaffCaller,
-        participant_id: i64,
-        request_id: Option<String>,
-    },
-}
-
-impl Asker {
-    fn own(caller: &ParticipantCaller, req: &HttpRequest) -> Self {
-        Asker::Participant {
-            id: caller.id,
-            request_id: request_id(req),
-        }
-    }
-
-    fn staff(
-        caller: StaffCaller,
-        participant_id: i64,
-        req: &HttpRequest,
-    ) -> Result<Self, ApiError> {
-        caller.require(&[Role::Specialist, Role::Supervisor])?;
-        Ok(Asker::Staff {
-            caller,
-            participant_id,
-            request_id: request_id(req),
-        })
-    }
-
-    fn participant_id(&self) -> i64 {
-        match self {
-            Asker::Participant { id, .. } => *id,
-            Asker::Staff { participant_id, .. } => *participant_id,
-        }
-    }
-
-    fn by(&self) -> ChangedBy {
-        match self {
-            Asker::Participant { id, .. } => ChangedBy::Participant(*id),
-            Asker::Staff { caller, .. } => ChangedBy::Staff(caller.id),
-        }
-    }
-
-    fn subject(&self) -> Subject {
-        match self {
-            Asker::Participant { id, .. } => Subject::Participant(*id),
-            Asker::Staff { caller, .. } => Subject::Staff(caller.id),
-        }
-    }
-
-    fn location(&self, job: i64) -> String {
-        match self {
-            Asker::Participant { .. } => format!("/v1/me/jobs/{job}"),
-            Asker::Staff { participant_id, .. } => {
-                format!("/v1/participants/{participant_id}/jobs/{job}")
-            }
-        }
-    }
-
-    /// Checks that the asker may reach the participant (staff: in their caseload, else 404).
-    fn reach(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        match self {
-            Asker::Participant { id, .. } => participants::get(conn, *id).map(|_| ()),
-            Asker::Staff {
-                caller,
-                participant_id,
-                ..
-            } => {
-                participants::get_in_caseload(conn, *participant_id, caller.caseload()).map(|_| ())
-            }
-        }
-    }
-
-    /// Audits what was done, in the same transaction: every staff access, and the participant's
-    /// own changes (their reads of their own jobs are not).
-    fn audit(
-        &self,
-        conn: &mut DbConnection,
-        action: &'static str,
-        job: Option<i64>,
-        change: bool,
-    ) -> Result<(), StoreError> {
-        let (actor, request_id) = match self {
-            Asker::Participant { id, request_id } if change => {
-                (Actor::Participant(*id), request_id.as_deref())
-            }
-            Asker::Participant { .. } => return Ok(()),
-            Asker::Staff {
-                caller, request_id, ..
-            } => (caller.actor(), request_id.as_deref()),
-        };
-        let mut entry = Entry::new(actor, action).participant(self.participant_id());
-        if let Some(id) = job {
-            entry = entry.subject("job", id);
-        }
-        audit::record(conn, &[entry], request_id, now())
-    }
-}
+/// Jobs on both sides: `/v1/me/jobs`, `/v1/participants/{id}/jobs`.
+const JOBS: Resource = Resource {
+    segment: "jobs",
+    subject: "job",
+};
 
 fn hours(value: f64) -> Result<(), validator::ValidationError> {
     match hours_problem(value) {
@@ -284,9 +182,9 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
     let found = state
         .db
         .write(move |conn| {
-            asker.reach(conn)?;
+            asker.participant(conn)?;
             let found = jobs::list(conn, asker.participant_id(), page.after, page.limit)?;
-            asker.audit(conn, "jobs.listed", None, false)?;
+            asker.audit_read(conn, "jobs.listed", None)?;
             Ok(found)
         })
         .await?;
@@ -303,7 +201,7 @@ async fn create(
     let rules = state.config.follow_up_rules();
     let body = input.body;
     let once = run_once(&state.db, asker.subject(), input.key, move |conn| {
-        asker.reach(conn)?;
+        asker.participant(conn)?;
         let at = now();
         let by = asker.by();
         let new = NewJob {
@@ -322,7 +220,7 @@ async fn create(
             Ok(job) => job,
             Err(refusal) => return Ok(Err(refused(refusal))),
         };
-        asker.audit(conn, "job.recorded", Some(job.id), true)?;
+        asker.audit_change(conn, "job.recorded", Some(job.id))?;
         Ok(Ok(JobView::from(job)))
     })
     .await?;
@@ -355,7 +253,7 @@ async fn end(
         input.key,
         StatusCode::OK,
         move |conn| {
-            asker.reach(conn)?;
+            asker.participant(conn)?;
             let at = now();
             let ended = jobs::record_end(
                 conn,
@@ -372,7 +270,7 @@ async fn end(
                 Ok(job) => job,
                 Err(refusal) => return Ok(Err(refused(refusal))),
             };
-            asker.audit(conn, "job.ended", Some(job.id), true)?;
+            asker.audit_change(conn, "job.ended", Some(job.id))?;
             Ok(Ok(JobView::from(job)))
         },
     )
@@ -387,7 +285,7 @@ pub async fn me_list(
     caller: ParticipantCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    list(&state, Asker::own(&caller, &req), &req).await
+    list(&state, Asker::own(&caller, &req, JOBS), &req).await
 }
 
 pub async fn me_create(
@@ -396,7 +294,7 @@ pub async fn me_create(
     req: HttpRequest,
     input: Idempotent<NewJobBody>,
 ) -> Result<HttpResponse, ApiError> {
-    create(&state, Asker::own(&caller, &req), input).await
+    create(&state, Asker::own(&caller, &req, JOBS), input).await
 }
 
 pub async fn me_end(
@@ -406,7 +304,13 @@ pub async fn me_end(
     path: web::Path<i64>,
     input: Idempotent<JobEndBody>,
 ) -> Result<HttpResponse, ApiError> {
-    end(&state, Asker::own(&caller, &req), path.into_inner(), input).await
+    end(
+        &state,
+        Asker::own(&caller, &req, JOBS),
+        path.into_inner(),
+        input,
+    )
+    .await
 }
 
 // --- the staff's routes ------------------------------------------------------------------
@@ -417,7 +321,7 @@ pub async fn staff_list(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    let asker = Asker::staff(caller, path.into_inner(), &req, JOBS)?;
     list(&state, asker, &req).await
 }
 
@@ -428,7 +332,7 @@ pub async fn staff_create(
     path: web::Path<i64>,
     input: Idempotent<NewJobBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let asker = Asker::staff(caller, path.into_inner(), &req)?;
+    let asker = Asker::staff(caller, path.into_inner(), &req, JOBS)?;
     create(&state, asker, input).await
 }
 
@@ -439,13 +343,13 @@ pub async fn staff_get(
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant, id) = path.into_inner();
-    let asker = Asker::staff(caller, participant, &req)?;
+    let asker = Asker::staff(caller, participant, &req, JOBS)?;
     let job = state
         .db
         .write(move |conn| {
-            asker.reach(conn)?;
+            asker.participant(conn)?;
             let job = jobs::get_of(conn, participant, id)?;
-            asker.audit(conn, "job.read", Some(id), false)?;
+            asker.audit_read(conn, "job.read", Some(id))?;
             Ok(job)
         })
         .await?;
@@ -460,7 +364,7 @@ pub async fn staff_update(
     body: Body<JobPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant, id) = path.into_inner();
-    let asker = Asker::staff(caller, participant, &req)?;
+    let asker = Asker::staff(caller, participant, &req, JOBS)?;
     let rules = state.config.follow_up_rules();
     let patch = body.0;
     let changes = JobChanges {
@@ -477,14 +381,14 @@ pub async fn staff_update(
     let job = state
         .db
         .write(move |conn| {
-            asker.reach(conn)?;
+            asker.participant(conn)?;
             let corrected =
                 jobs::correct(conn, participant, id, changes, asker.by(), &rules, now())?;
             let job = match corrected {
                 Ok(job) => job,
                 Err(refusal) => return Ok(Err(refused(refusal))),
             };
-            asker.audit(conn, "job.updated", Some(id), true)?;
+            asker.audit_change(conn, "job.updated", Some(id))?;
             Ok(Ok(job))
         })
         .await??;
@@ -499,6 +403,6 @@ pub async fn staff_end(
     input: Idempotent<JobEndBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (participant, id) = path.into_inner();
-    let asker = Asker::staff(caller, participant, &req)?;
+    let asker = Asker::staff(caller, participant, &req, JOBS)?;
     end(&state, asker, id, input).await
 }

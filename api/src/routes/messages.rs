@@ -6,17 +6,17 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use ips_core::domain::{Role, SenderKind};
+use ips_core::domain::SenderKind;
 use ips_core::store::alerts;
-use ips_core::store::audit::{self, Actor, Entry};
 use ips_core::store::messages::{self, NewMessage, ThreadMessage, Unread};
 use ips_core::store::sessions::Subject;
-use ips_core::store::{now, participants, utc};
+use ips_core::store::{now, utc};
 use ips_core::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use crate::auth::{request_id, ParticipantCaller, StaffCaller};
+use super::caseload_access::CaseloadAccess;
+use crate::auth::{ParticipantCaller, StaffCaller};
 use crate::idempotency::{create_once, Idempotent};
 use crate::input::{not_blank, parse_query, Body};
 use crate::pagination::{Page, PageQuery};
@@ -176,48 +176,18 @@ pub async fn unread_mine(
 
 // --- the staff's side: the specialist of the caseload and the team's supervisor ---
 
-const STAFF_ROLES: &[Role] = &[Role::Specialist, Role::Supervisor];
-
-/// One audit entry for this caller on this participant's thread.
-fn audited(
-    conn: &mut DbConnection,
-    actor: Actor,
-    action: &'static str,
-    participant_id: i64,
-    subject: Option<i64>,
-    request_id: Option<&str>,
-) -> Result<(), StoreError> {
-    let mut entry = Entry::new(actor, action).participant(participant_id);
-    if let Some(message_id) = subject {
-        entry = entry.subject("message", message_id);
-    }
-    audit::record(conn, &[entry], request_id, now())
-}
-
 pub async fn list_for_participant(
     state: web::Data<AppState>,
     caller: StaffCaller,
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let page = parse_query::<PageQuery>(&req)?.check()?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let found = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let found = messages::list(conn, id, page.after, page.limit)?;
-            audited(
-                conn,
-                actor,
-                "messages.listed",
-                id,
-                None,
-                request_id.as_deref(),
-            )?;
-            Ok(found)
+    let found = access
+        .read(&state.db, id, "messages.listed", move |conn, _| {
+            messages::list(conn, id, page.after, page.limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_store(found, MessageView::from)))
@@ -233,14 +203,11 @@ pub async fn send_to_participant(
     path: web::Path<i64>,
     input: Idempotent<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
     // Checked before the key is looked at, so a retry after losing access is a 404 like any other.
-    state
-        .db
-        .run(move |conn| participants::get_in_caseload(conn, id, caseload))
-        .await?;
+    let check = access.clone();
+    state.db.run(move |conn| check.reach(conn, id)).await?;
     let (staff_id, body) = (caller.id, input.body.body);
     let hold = chrono::Duration::seconds(state.config.message_push_hold_seconds);
     create_once(
@@ -248,21 +215,14 @@ pub async fn send_to_participant(
         Subject::Staff(staff_id),
         input.key,
         move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
+            access.reach(conn, id)?;
             let at = now();
             let sent = messages::create(conn, NewMessage::from_staff(id, staff_id, body, at))?;
             messages::announce_to_participant(conn, id, sent.message.id, hold, PUSH_WINDOW, at)?;
             // An answer stops the thread's answer clock and ends its "unanswered" alert.
             messages::answered(conn, id)?;
             alerts::resolve_gone_for_participant(conn, id, at)?;
-            audited(
-                conn,
-                actor,
-                "message.sent",
-                id,
-                Some(sent.message.id),
-                request_id.as_deref(),
-            )?;
+            access.record(conn, "message.sent", id, Some(("message", sent.message.id)))?;
             Ok(Ok(MessageView::from(sent)))
         },
     )
@@ -276,23 +236,20 @@ pub async fn mark_read_for_participant(
     path: web::Path<i64>,
     input: Body<ReadUpTo>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let (id, up_to_id) = (path.into_inner(), input.0.up_to_id);
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
     state
         .db
         .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
+            access.reach(conn, id)?;
             if let Err(refused) = mark_read(conn, id, SenderKind::Staff, up_to_id)? {
                 return Ok(Err(refused));
             }
-            audited(
+            access.record(
                 conn,
-                actor,
                 "messages.marked_read",
                 id,
-                Some(up_to_id),
-                request_id.as_deref(),
+                Some(("message", up_to_id)),
             )?;
             Ok(Ok(()))
         })
@@ -306,23 +263,11 @@ pub async fn unread_for_participant(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(STAFF_ROLES)?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let unread = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let unread = messages::unread(conn, id, SenderKind::Staff)?;
-            audited(
-                conn,
-                actor,
-                "messages.unread_read",
-                id,
-                None,
-                request_id.as_deref(),
-            )?;
-            Ok(unread)
+    let unread = access
+        .read(&state.db, id, "messages.unread_read", move |conn, _| {
+            messages::unread(conn, id, SenderKind::Staff)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UnreadView::from(unread)))

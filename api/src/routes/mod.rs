@@ -4,9 +4,11 @@
 //! `openapi.yaml`, so a route cannot exist without the file knowing, or the reverse.
 
 mod alerts;
+mod asker;
 mod auth;
 mod calendar;
 mod caseload;
+mod caseload_access;
 mod contact_requests;
 mod contacts;
 mod devices;

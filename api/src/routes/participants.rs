@@ -13,6 +13,7 @@ use ips_core::store::{enrolment_codes, follow_up, now, staff, utc};
 use serde::{Deserialize, Serialize};
 use validator::{Validate, ValidationError};
 
+use super::caseload_access::CaseloadAccess;
 use super::views::{EnrolmentCodeView, ParticipantView};
 use crate::auth::{request_id, StaffCaller};
 use crate::input::{not_blank, parse_query, Body};
@@ -245,20 +246,10 @@ pub async fn get(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Specialist, Role::Supervisor])?;
-    let id = path.into_inner();
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let participant = state
-        .db
-        .write(move |conn| {
-            let participant = participants::get_in_caseload(conn, id, caseload)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "participant.read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(participant)
+    let access = CaseloadAccess::of(&caller, &req)?;
+    let participant = access
+        .read(&state.db, path.into_inner(), "participant.read", |_, p| {
+            Ok(p)
         })
         .await?;
     Ok(HttpResponse::Ok().json(ParticipantView::from(participant)))
@@ -339,21 +330,12 @@ pub async fn audit_events(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Supervisor])?;
+    let access = CaseloadAccess::of(&caller, &req)?;
     let id = path.into_inner();
     let page = parse_query::<PageQuery>(&req)?.check()?;
-    let (caseload, actor, request_id) = (caller.caseload(), caller.actor(), request_id(&req));
-    let events = state
-        .db
-        .write(move |conn| {
-            participants::get_in_caseload(conn, id, caseload)?;
-            let events = audit::list_for_participant(conn, id, page.after, page.limit)?;
-            audit::record(
-                conn,
-                &[Entry::new(actor, "audit_trail.read").participant(id)],
-                request_id.as_deref(),
-                now(),
-            )?;
-            Ok(events)
+    let events = access
+        .read(&state.db, id, "audit_trail.read", move |conn, _| {
+            audit::list_for_participant(conn, id, page.after, page.limit)
         })
         .await?;
     Ok(HttpResponse::Ok().json(Page::from_store(events, AuditEventView::from)))

@@ -14,7 +14,7 @@ use ips_core::store::webhooks::{
     self, EndpointChanges, EndpointStatus, EndpointWithTypes, NewEndpoint,
 };
 use ips_core::store::{now, utc};
-use ips_core::DbConnection;
+use ips_core::{DbConnection, StoreError};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
@@ -262,19 +262,35 @@ fn check_url(text: &str, allow_http: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn audit_change(
-    conn: &mut DbConnection,
+/// Runs an administrator's change of an endpoint and its audit entry in one write transaction,
+/// so no change is made unrecorded. `change` answers with the id of the endpoint it changed (a
+/// new endpoint's is known only once it is created) and its result.
+async fn audited_change<T, F>(
+    state: &AppState,
     caller: &StaffCaller,
+    req: &HttpRequest,
     action: &'static str,
-    endpoint_id: i64,
-    request_id: Option<&str>,
-) -> Result<(), ips_core::StoreError> {
-    audit::record(
-        conn,
-        &[Entry::new(caller.actor(), action).subject(SUBJECT, endpoint_id)],
-        request_id,
-        now(),
-    )
+    change: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<(i64, T), StoreError> + Send + 'static,
+{
+    let (actor, request_id) = (caller.actor(), request_id(req));
+    let done = state
+        .db
+        .write(move |conn| {
+            let (endpoint_id, done) = change(conn)?;
+            audit::record(
+                conn,
+                &[Entry::new(actor, action).subject(SUBJECT, endpoint_id)],
+                request_id.as_deref(),
+                now(),
+            )?;
+            Ok(done)
+        })
+        .await?;
+    Ok(done)
 }
 
 pub async fn create(
@@ -304,21 +320,17 @@ pub async fn create(
         event_types: checked.event_types.unwrap_or_default(),
         created_by: caller.id,
     };
-    let request_id = request_id(&req);
-    let created = state
-        .db
-        .write(move |conn| {
+    let created = audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.created",
+        move |conn| {
             let created = webhooks::create(conn, &new, now())?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.created",
-                created.endpoint.id,
-                request_id.as_deref(),
-            )?;
-            Ok(created)
-        })
-        .await?;
+            Ok((created.endpoint.id, created))
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -380,21 +392,14 @@ pub async fn update(
         status: checked.status,
         event_types: checked.event_types,
     };
-    let request_id = request_id(&req);
-    let updated = state
-        .db
-        .write(move |conn| {
-            let updated = webhooks::update(conn, id, &changes, now())?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.updated",
-                id,
-                request_id.as_deref(),
-            )?;
-            Ok(updated)
-        })
-        .await?;
+    let updated = audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.updated",
+        move |conn| Ok((id, webhooks::update(conn, id, &changes, now())?)),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(EndpointView::from(updated)))
 }
 
@@ -406,20 +411,14 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let id = path.into_inner();
-    let request_id = request_id(&req);
-    state
-        .db
-        .write(move |conn| {
-            webhooks::delete(conn, id)?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.deleted",
-                id,
-                request_id.as_deref(),
-            )
-        })
-        .await?;
+    audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.deleted",
+        move |conn| Ok((id, webhooks::delete(conn, id)?)),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -437,21 +436,17 @@ pub async fn rotate_secret(
         .and_then(|b| b.overlap_seconds)
         .unwrap_or(DEFAULT_OVERLAP_SECONDS)
         .clamp(0, MAX_OVERLAP_SECONDS);
-    let request_id = request_id(&req);
-    let rotated = state
-        .db
-        .write(move |conn| {
+    let rotated = audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.secret_rotated",
+        move |conn| {
             let rotated = webhooks::rotate_secret(conn, id, Duration::seconds(overlap), now())?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.secret_rotated",
-                id,
-                request_id.as_deref(),
-            )?;
-            Ok(rotated)
-        })
-        .await?;
+            Ok((id, rotated))
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(EndpointWithSecret::from(rotated)))
 }
 
@@ -464,22 +459,17 @@ pub async fn ping(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let id = path.into_inner();
-    let request_id = request_id(&req);
-    let delivery = state
-        .db
-        .write(move |conn| {
-            let at = now();
-            let delivery = webhooks::ping(conn, id, at)?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.pinged",
-                id,
-                request_id.as_deref(),
-            )?;
-            webhook_deliveries::get(conn, id, delivery)
-        })
-        .await?;
+    let delivery = audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.pinged",
+        move |conn| {
+            let delivery = webhooks::ping(conn, id, now())?;
+            Ok((id, webhook_deliveries::get(conn, id, delivery)?))
+        },
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
 }
 
@@ -538,21 +528,19 @@ pub async fn redeliver(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin])?;
     let (id, delivery_id) = path.into_inner();
-    let request_id = request_id(&req);
-    let delivery = state
-        .db
-        .write(move |conn| {
-            let delivery = webhook_deliveries::redeliver(conn, id, delivery_id, now())?;
-            audit_change(
-                conn,
-                &caller,
-                "webhook_endpoint.redelivered",
+    let delivery = audited_change(
+        &state,
+        &caller,
+        &req,
+        "webhook_endpoint.redelivered",
+        move |conn| {
+            Ok((
                 id,
-                request_id.as_deref(),
-            )?;
-            Ok(delivery)
-        })
-        .await?;
+                webhook_deliveries::redeliver(conn, id, delivery_id, now())?,
+            ))
+        },
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(DeliveryView::from(delivery)))
 }
 

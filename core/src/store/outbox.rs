@@ -301,26 +301,38 @@ fn reminder_result_event(
     Ok(())
 }
 
-/// Gives back every row `owner` still holds (a graceful stop): they are due again at once, and
-/// the attempt that never happened is not counted.
+/// Gives back every notification `owner` still holds (a graceful stop).
 pub fn release(
     conn: &mut DbConnection,
     owner: &str,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    Ok(diesel::update(
-        notifications::table
-            .filter(notifications::status.eq("in_flight"))
-            .filter(notifications::lease_owner.eq(owner)),
-    )
-    .set((
-        notifications::status.eq("pending"),
-        notifications::lease_owner.eq(None::<String>),
-        notifications::lease_expires_at.eq(None::<NaiveDateTime>),
-        notifications::attempts.eq(notifications::attempts - 1),
-        notifications::updated_at.eq(now),
-    ))
-    .execute(conn)?)
+    release_leased(conn, NOTIFICATIONS, owner, now)
+}
+
+/// The release of any leased queue: every row `owner` still holds is pending again, due at once
+/// (it was due when claimed), and the attempt that never happened is not counted.
+pub(crate) fn release_leased(
+    conn: &mut DbConnection,
+    queue: LeasedQueue,
+    owner: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let sql = format!(
+        "UPDATE {} SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+         attempts = attempts - 1, updated_at = ? WHERE status = 'in_flight' AND lease_owner = ?",
+        queue.table
+    );
+    Ok(match conn {
+        DbConnection::Postgresql(pg) => diesel::sql_query(numbered(&sql))
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(owner)
+            .execute(pg)?,
+        DbConnection::Sqlite(lite) => diesel::sql_query(sql)
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(owner)
+            .execute(lite)?,
+    })
 }
 
 /// Records that a push to each of these devices is about to be sent (`attempting`), before it

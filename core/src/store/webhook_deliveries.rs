@@ -12,7 +12,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
-use super::outbox::{claim_leased, LeasedQueue};
+use super::outbox::{claim_leased, release_leased, LeasedQueue};
 use super::webhooks::{self, Endpoint, EndpointStatus};
 use super::{Page, StoreError};
 use crate::db::DbConnection;
@@ -194,25 +194,14 @@ pub fn settle(
     Ok(true)
 }
 
-/// Gives back every delivery `owner` still holds (a graceful stop), the claim uncounted.
+/// Gives back every delivery `owner` still holds (a graceful stop), with the outbox's release
+/// (`outbox::release_leased`): due again at once, the claim uncounted.
 pub fn release(
     conn: &mut DbConnection,
     owner: &str,
     now: NaiveDateTime,
 ) -> Result<usize, StoreError> {
-    Ok(diesel::update(
-        webhook_deliveries::table
-            .filter(webhook_deliveries::status.eq("in_flight"))
-            .filter(webhook_deliveries::lease_owner.eq(owner)),
-    )
-    .set((
-        webhook_deliveries::status.eq("pending"),
-        webhook_deliveries::lease_owner.eq(None::<String>),
-        webhook_deliveries::lease_expires_at.eq(None::<NaiveDateTime>),
-        webhook_deliveries::attempts.eq(webhook_deliveries::attempts - 1),
-        webhook_deliveries::updated_at.eq(now),
-    ))
-    .execute(conn)?)
+    release_leased(conn, QUEUE, owner, now)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
