@@ -1,71 +1,12 @@
 //! Readiness follows the database: 503 while the connection is cut, 200 again once it is
 //! restored, with no restart. The cut is made by a TCP proxy the test controls (PostgreSQL).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 use crate::helpers::{backend, TestApp, TestBackend, TestDatabase};
-
-/// Forwards 127.0.0.1:<port> to PostgreSQL while `up`; cutting it kills every open connection.
-struct Proxy {
-    port: u16,
-    up: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    accept: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(target: &'static str) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy bind");
-        let port = listener.local_addr().expect("addr").port();
-        let up = Arc::new(AtomicBool::new(true));
-        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let (up2, links2) = (up.clone(), links.clone());
-        let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let link = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-                links2.lock().expect("links").push(link);
-            }
-        });
-        Proxy {
-            port,
-            up,
-            links,
-            accept,
-        }
-    }
-
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for link in self.links.lock().expect("links").drain(..) {
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.accept.abort();
-    }
-}
+use crate::tcp_proxy::Proxy;
 
 async fn wait_for_status(
     app: &TestApp,
@@ -91,7 +32,7 @@ async fn readiness_drops_and_recovers_with_the_database() {
     }
     let proxy = Proxy::start("127.0.0.1:5432").await;
     let database = TestDatabase::new();
-    let via = database.url_via(proxy.port);
+    let via = database.url_via(proxy.port());
     let app = TestApp::spawn_on(database, Some(via), |_| {}).await;
     let admin = app.admin().await;
     assert_eq!(
