@@ -73,17 +73,17 @@ pub async fn login(
     // The attempt is counted before the slow password check (see `auth_failures::admit`).
     let (admitted, account) = {
         let config = config.clone();
-        let account_bucket = account_bucket.clone();
+        let (account, client) = (account_bucket.clone(), client_bucket.clone());
         state
             .db
-            .write(move |conn| {
+            .write_in_turn(&[&account_bucket, &client_bucket], move |conn| {
                 let limits = [
                     Limit {
-                        bucket: &account_bucket,
+                        bucket: &account,
                         max: config.login_max_failures_per_account,
                     },
                     Limit {
-                        bucket: &client_bucket,
+                        bucket: &client,
                         max: config.login_max_failures_per_client,
                     },
                 ];
@@ -113,11 +113,12 @@ pub async fn login(
     };
 
     let lifetimes = lifetimes(&config);
+    let account = account_bucket.clone();
     let outcome = state
         .db
-        .write(move |conn| {
+        .write_in_turn(&[&account_bucket, &client_bucket], move |conn| {
             let at = now();
-            auth_failures::forgive(conn, admitted, Some(&account_bucket))?;
+            auth_failures::forgive(conn, admitted, Some(&account))?;
             let tokens = sessions::create(
                 conn,
                 Subject::Staff(member.id),
@@ -160,12 +161,13 @@ pub async fn enrol(
     let lifetimes = lifetimes(&config);
     let request_id = request_id(&req);
     let window = Duration::seconds(config.auth_failure_window_seconds);
+    let client = client_bucket.clone();
     let outcome = state
         .db
-        .write(move |conn| {
+        .write_in_turn(&[&client_bucket], move |conn| {
             let at = now();
             let limit = Limit {
-                bucket: &client_bucket,
+                bucket: &client,
                 max: config.enrol_max_failures_per_client,
             };
             let admitted = match auth_failures::admit(conn, &[limit], window, at)? {
