@@ -158,7 +158,12 @@ pub struct Db {
     /// tails. This process's write transactions queue on this lock instead and start the moment
     /// the previous one ends. Unused on PostgreSQL, whose writers take row locks.
     sqlite_writer: Arc<Mutex<()>>,
+    /// In-process turns for [`Db::write_in_turn`], by the hash of a key.
+    turns: Arc<[Arc<Mutex<()>>]>,
 }
+
+/// How many in-process turns keys are spread over (a collision only serialises two keys).
+const TURN_STRIPES: usize = 64;
 
 /// How long a request waits for a pooled connection before it is told the database is unavailable.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -190,6 +195,9 @@ impl Db {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            turns: (0..TURN_STRIPES)
+                .map(|_| Arc::new(Mutex::new(())))
+                .collect(),
         })
     }
 
@@ -238,13 +246,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.on_blocking_pool(None, f).await
+        self.on_blocking_pool(Vec::new(), f).await
     }
 
-    /// Runs `f` on the blocking pool with a pooled connection, after taking `queue` if given.
+    /// Runs `f` on the blocking pool with a pooled connection, after taking `queues` in order.
     async fn on_blocking_pool<T, F>(
         &self,
-        queue: Option<Arc<Mutex<()>>>,
+        queues: Vec<Arc<Mutex<()>>>,
         f: F,
     ) -> Result<T, StoreError>
     where
@@ -255,10 +263,11 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            // The queue comes before the connection, so a waiting writer never holds one idle.
-            let _turn = queue
-                .as_ref()
-                .map(|q| q.lock().unwrap_or_else(PoisonError::into_inner));
+            // The queues come before the connection, so a waiting writer never holds one idle.
+            let _turns: Vec<_> = queues
+                .iter()
+                .map(|q| q.lock().unwrap_or_else(PoisonError::into_inner))
+                .collect();
             let mut conn = db.get()?;
             f(&mut conn)
         })
@@ -273,7 +282,30 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
     {
         let queue = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
-        self.on_blocking_pool(queue, move |conn| write_transaction(conn, f))
+        self.on_blocking_pool(queue.into_iter().collect(), move |conn| {
+            write_transaction(conn, f)
+        })
+        .await
+    }
+
+    /// Like [`Db::write`], for transactions that serialise on `keys` in the database (such as an
+    /// advisory lock per key): this process's transactions on the same keys queue here first,
+    /// in memory, so a burst of them waits without holding the pool's connections idle (which
+    /// would starve every other request). SQLite's writers already queue on one lock.
+    pub async fn write_in_turn<T, F>(&self, keys: &[&str], f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            return self.write(f).await;
+        }
+        // Taken in stripe order, so two transactions never wait on each other crosswise.
+        let mut stripes: Vec<usize> = keys.iter().map(|k| stripe_of(k)).collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let queues = stripes.iter().map(|&i| self.turns[i].clone()).collect();
+        self.on_blocking_pool(queues, move |conn| write_transaction(conn, f))
             .await
     }
 
@@ -342,6 +374,14 @@ where
             Err(err)
         }
     }
+}
+
+/// The stripe of a key: FNV-1a, enough to spread keys that are hashes already.
+fn stripe_of(key: &str) -> usize {
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    usize::try_from(hash % TURN_STRIPES as u64).unwrap_or(0)
 }
 
 fn one_line(s: &str) -> String {

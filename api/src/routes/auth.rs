@@ -5,8 +5,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use ips_core::domain::{enrolment_code, password};
 use ips_core::store::audit::{self, Actor, Entry};
+use ips_core::store::auth_failures::{self, Limit};
 use ips_core::store::sessions::{self, Lifetimes, RefreshOutcome, RevokeReason, Subject};
-use ips_core::store::{auth_failures, enrolment_codes, now, staff};
+use ips_core::store::{enrolment_codes, now, staff};
 use ips_core::Config;
 use serde::Deserialize;
 use validator::Validate;
@@ -69,43 +70,30 @@ pub async fn login(
         &client_address(&req, config.trust_forwarded_for),
     );
 
-    let (limited, account) = {
-        let (account_bucket, client_bucket, config) = (
-            account_bucket.clone(),
-            client_bucket.clone(),
-            config.clone(),
-        );
+    // The attempt is counted before the slow password check (see `auth_failures::admit`).
+    let (admitted, account) = {
+        let config = config.clone();
+        let (account, client) = (account_bucket.clone(), client_bucket.clone());
         state
             .db
-            .run(move |conn| {
-                let at = now();
-                let by_account = auth_failures::retry_after(
-                    conn,
-                    &account_bucket,
-                    config.login_max_failures_per_account,
-                    window,
-                    at,
-                )?;
-                let by_client = auth_failures::retry_after(
-                    conn,
-                    &client_bucket,
-                    config.login_max_failures_per_client,
-                    window,
-                    at,
-                )?;
-                let limited = by_account.into_iter().chain(by_client).max();
-                let account = if limited.is_none() {
-                    staff::find_for_login(conn, &email)?
-                } else {
-                    None
-                };
-                Ok((limited, account))
+            .write_in_turn(&[&account_bucket, &client_bucket], move |conn| {
+                let limits = [
+                    Limit {
+                        bucket: &account,
+                        max: config.login_max_failures_per_account,
+                    },
+                    Limit {
+                        bucket: &client,
+                        max: config.login_max_failures_per_client,
+                    },
+                ];
+                match auth_failures::admit(conn, &limits, window, now())? {
+                    Ok(admitted) => Ok(Ok((admitted, staff::find_for_login(conn, &email)?))),
+                    Err(wait) => Ok(Err(rate_limited(wait))),
+                }
             })
-            .await?
+            .await??
     };
-    if let Some(wait) = limited {
-        return Err(rate_limited(wait));
-    }
 
     // argon2 is deliberately slow: verify on the blocking pool, outside any transaction.
     let verified = web::block(move || match account {
@@ -119,35 +107,29 @@ pub async fn login(
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    // A failure is already counted.
+    let Some(member) = verified else {
+        return Err(ApiError::InvalidCredentials);
+    };
 
     let lifetimes = lifetimes(&config);
+    let account = account_bucket.clone();
     let outcome = state
         .db
-        .write(move |conn| {
+        .write_in_turn(&[&account_bucket, &client_bucket], move |conn| {
             let at = now();
-            match verified {
-                Some(member) => {
-                    auth_failures::clear(conn, &account_bucket)?;
-                    let tokens = sessions::create(
-                        conn,
-                        Subject::Staff(member.id),
-                        device_label,
-                        &lifetimes,
-                        at,
-                    )?;
-                    Ok(Some((tokens, at)))
-                }
-                None => {
-                    auth_failures::record(conn, &[&account_bucket, &client_bucket], at)?;
-                    Ok(None)
-                }
-            }
+            auth_failures::forgive(conn, admitted, Some(&account))?;
+            let tokens = sessions::create(
+                conn,
+                Subject::Staff(member.id),
+                device_label,
+                &lifetimes,
+                at,
+            )?;
+            Ok((tokens, at))
         })
         .await?;
-    match outcome {
-        Some((tokens, at)) => Ok(tokens_response(TokenView::new(tokens, at))),
-        None => Err(ApiError::InvalidCredentials),
-    }
+    Ok(tokens_response(TokenView::new(outcome.0, outcome.1)))
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -179,27 +161,28 @@ pub async fn enrol(
     let lifetimes = lifetimes(&config);
     let request_id = request_id(&req);
     let window = Duration::seconds(config.auth_failure_window_seconds);
+    let client = client_bucket.clone();
     let outcome = state
         .db
-        .write(move |conn| {
+        .write_in_turn(&[&client_bucket], move |conn| {
             let at = now();
-            if let Some(wait) = auth_failures::retry_after(
-                conn,
-                &client_bucket,
-                config.enrol_max_failures_per_client,
-                window,
-                at,
-            )? {
-                return Ok(Err(rate_limited(wait)));
-            }
+            let limit = Limit {
+                bucket: &client,
+                max: config.enrol_max_failures_per_client,
+            };
+            let admitted = match auth_failures::admit(conn, &[limit], window, at)? {
+                Ok(admitted) => admitted,
+                Err(wait) => return Ok(Err(rate_limited(wait))),
+            };
             let participant = match &canonical {
                 Some(code) => enrolment_codes::redeem(conn, code, at)?,
                 None => None,
             };
+            // A wrong code stays counted (the transaction commits with the refusal).
             let Some(participant_id) = participant else {
-                auth_failures::record(conn, &[&client_bucket], at)?;
                 return Ok(Err(ApiError::InvalidCredentials));
             };
+            auth_failures::forgive(conn, admitted, None)?;
             let tokens = sessions::create(
                 conn,
                 Subject::Participant(participant_id),
@@ -321,14 +304,19 @@ pub async fn change_password(
     let config = state.config.clone();
     let window = Duration::seconds(config.auth_failure_window_seconds);
     let max = config.login_max_failures_per_account;
-    let (bucket, stored) = state
+    // Counted before the check, like a login (see `auth_failures::admit`).
+    let (admitted, stored) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let (email, hash) = staff::credentials(conn, id)?;
             let bucket = auth_failures::bucket("login-account", &email);
-            match auth_failures::retry_after(conn, &bucket, max, window, now())? {
-                Some(wait) => Ok(Err(rate_limited(wait))),
-                None => Ok(Ok((bucket, hash))),
+            let limit = Limit {
+                bucket: &bucket,
+                max,
+            };
+            match auth_failures::admit(conn, &[limit], window, now())? {
+                Ok(admitted) => Ok(Ok((admitted, hash))),
+                Err(wait) => Ok(Err(rate_limited(wait))),
             }
         })
         .await??;
@@ -341,30 +329,33 @@ pub async fn change_password(
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))??;
     let session_id = caller.session_id;
-    let changed = state
-        .db
-        .write(move |conn| {
-            let at = now();
-            let Some(new_hash) = new_hash else {
-                auth_failures::record(conn, &[&bucket], at)?;
-                return Ok(false);
-            };
-            let changes = staff::StaffChanges {
-                password_hash: Some(new_hash),
-                updated_at: Some(at),
-                ..Default::default()
-            };
-            staff::update(conn, id, changes)?;
-            sessions::revoke_all_except(
-                conn,
-                Subject::Staff(id),
-                session_id,
-                RevokeReason::Revoked,
-                at,
-            )?;
-            Ok(true)
-        })
-        .await?;
+    // A wrong current password is already counted.
+    let changed = match new_hash {
+        None => false,
+        Some(new_hash) => {
+            state
+                .db
+                .write(move |conn| {
+                    let at = now();
+                    auth_failures::forgive(conn, admitted, None)?;
+                    let changes = staff::StaffChanges {
+                        password_hash: Some(new_hash),
+                        updated_at: Some(at),
+                        ..Default::default()
+                    };
+                    staff::update(conn, id, changes)?;
+                    sessions::revoke_all_except(
+                        conn,
+                        Subject::Staff(id),
+                        session_id,
+                        RevokeReason::Revoked,
+                        at,
+                    )?;
+                    Ok(true)
+                })
+                .await?
+        }
+    };
     if !changed {
         return Err(ApiError::invalid(
             "current_password",

@@ -68,6 +68,9 @@ impl From<DieselError> for StoreError {
             DieselError::BrokenTransactionManager => {
                 StoreError::Unavailable("broken transaction".into())
             }
+            // COMMIT failed and so did the ROLLBACK diesel then tries: what went wrong is the
+            // commit's error (on a lost connection, both fail; the database rolls back itself).
+            DieselError::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
             other => StoreError::Internal(anyhow::Error::new(other)),
         }
     }
@@ -82,6 +85,7 @@ fn is_transient(message: &str) -> bool {
         "connection to server",
         "no connection to the server",
         "could not receive data",
+        "could not send data",
         "SSL connection has been closed",
         "the database system is",
     ];
@@ -123,5 +127,56 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             next_after: self.next_after,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_wherever_it_is_noticed() {
+        let lost = || {
+            database_error(
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection unexpectedly",
+            )
+        };
+        assert!(matches!(
+            StoreError::from(lost()),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            StoreError::from(database_error(
+                DatabaseErrorKind::Unknown,
+                "could not send data to server: Broken pipe"
+            )),
+            StoreError::Unavailable(_)
+        ));
+        // A COMMIT on a dead connection fails, and so does the ROLLBACK diesel tries next.
+        let at_commit = DieselError::RollbackErrorOnCommit {
+            rollback_error: Box::new(database_error(
+                DatabaseErrorKind::ClosedConnection,
+                "no connection to the server",
+            )),
+            commit_error: Box::new(lost()),
+        };
+        assert!(matches!(
+            StoreError::from(at_commit),
+            StoreError::Unavailable(_)
+        ));
+        // A commit refused for another reason stays an internal error.
+        let refused = DieselError::RollbackErrorOnCommit {
+            rollback_error: Box::new(DieselError::BrokenTransactionManager),
+            commit_error: Box::new(database_error(
+                DatabaseErrorKind::CheckViolation,
+                "new row violates check constraint",
+            )),
+        };
+        assert!(matches!(StoreError::from(refused), StoreError::Internal(_)));
     }
 }
