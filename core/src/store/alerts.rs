@@ -57,6 +57,12 @@ impl Alert {
         AlertStatus::parse(&self.status).unwrap_or(AlertStatus::Open)
     }
 
+    /// Whether a delivery of this alert is still worth pushing: only while the alert is open
+    /// (not seen, put off or resolved since it was queued).
+    pub fn wants_delivery(&self) -> bool {
+        self.status == AlertStatus::Open.as_str()
+    }
+
     pub fn cause(&self) -> Option<Cause> {
         Some(Cause {
             kind: self.kind()?,
@@ -633,15 +639,4 @@ pub fn wake(
     }
     deliver(conn, alert.id, alert.participant_id, now)?;
     Ok(Woken::Delivered)
-}
-
-/// Whether a delivery of this alert is still worth pushing: only while the alert is open (not
-/// seen, put off or resolved since it was queued).
-pub fn wants_delivery(conn: &mut DbConnection, alert_id: i64) -> Result<bool, StoreError> {
-    let status: Option<String> = alerts::table
-        .find(alert_id)
-        .select(alerts::status)
-        .first(conn)
-        .optional()?;
-    Ok(status.as_deref() == Some(AlertStatus::Open.as_str()))
 }
