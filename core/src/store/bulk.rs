@@ -22,6 +22,7 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 #[derive(Debug, Clone)]
 pub enum Value {
     Int(i64),
+    OptInt(Option<i64>),
     Text(Option<String>),
     Time(Option<NaiveDateTime>),
 }
@@ -54,6 +55,7 @@ macro_rules! bind_all {
         for value in $values {
             query = match value {
                 Value::Int(v) => query.bind::<BigInt, _>(*v),
+                Value::OptInt(v) => query.bind::<Nullable<BigInt>, _>(*v),
                 Value::Text(v) => query.bind::<Nullable<Text>, _>(v.clone()),
                 Value::Time(v) => query.bind::<Nullable<Timestamp>, _>(*v),
             };

@@ -253,12 +253,12 @@ pub fn settle_all(
         let rows: Vec<SettledRow> = bulk::load(conn, &sql, &values)?;
         let how: std::collections::HashMap<i64, &Settled> =
             chunk.iter().map(|(id, how)| (*id, how)).collect();
-        for row in rows {
-            if let Some(how) = how.get(&row.id) {
-                reminder_result_event(conn, &row, how, now)?;
-            }
-            kept.push(row.id);
-        }
+        let events: Vec<Event> = rows
+            .iter()
+            .filter_map(|row| reminder_result_event(row, how.get(&row.id)?))
+            .collect();
+        webhooks::emit_all(conn, &events, now)?;
+        kept.extend(rows.iter().map(|row| row.id));
     }
     Ok(kept)
 }
@@ -266,19 +266,14 @@ pub fn settle_all(
 /// A reminder's final result is an event for integrations (`reminder.delivered`,
 /// `reminder.failed`), written with the result. A retry is not final, and a dropped reminder
 /// (expired, or its interview gone) was never meant to arrive.
-fn reminder_result_event(
-    conn: &mut DbConnection,
-    row: &SettledRow,
-    settled: &Settled,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+fn reminder_result_event(row: &SettledRow, settled: &Settled) -> Option<Event> {
     let delivered = match settled {
         Settled::Sent => true,
         Settled::Failed { .. } => false,
-        Settled::Retry { .. } | Settled::Dropped { .. } => return Ok(()),
+        Settled::Retry { .. } | Settled::Dropped { .. } => return None,
     };
     if row.kind != REMINDER_KIND {
-        return Ok(());
+        return None;
     }
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
     let facts = ReminderFacts {
@@ -289,13 +284,11 @@ fn reminder_result_event(
         due_at: row.due_at,
         attempts: row.attempts,
     };
-    let event = if delivered {
+    Some(if delivered {
         Event::ReminderDelivered(facts)
     } else {
         Event::ReminderFailed(facts)
-    };
-    webhooks::emit(conn, &event, now)?;
-    Ok(())
+    })
 }
 
 /// Gives back every row `owner` still holds (a graceful stop): they are due again at once, and
