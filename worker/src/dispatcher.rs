@@ -4,6 +4,8 @@
 //! Delivery is at least once per claim and at most once per notification in practice: a
 //! notification is sent only while its lease is held, the lease is much longer than a send may
 //! take (sends time out first), and every result is recorded only if the lease is still held.
+//!
+//! A batch costs a few statements, not a few per notification: see `Dispatcher::deliver_batch`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

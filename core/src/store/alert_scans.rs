@@ -12,6 +12,10 @@
 //! way each row is claimed by a conditional update (it only matches the row as it was read), and
 //! the alert's dedupe key is unique, so an occurrence is raised once.
 //!
+//! Each cause's batch goes through one function, `raise_claimed`: the cause's own claim runs per
+//! row (a conditional update), then the claimed causes are re-checked and raised together, a few
+//! statements for the whole batch rather than about ten per alert.
+//!
 //! Every function runs inside the caller's write transaction and returns what it did.
 
 use chrono::{Duration, NaiveDateTime};
