@@ -463,7 +463,12 @@ async fn a_push_in_doubt_after_a_crash_is_not_sent_again() {
                 Duration::seconds(60),
                 1,
             )?;
-            ips_core::store::outbox::begin_attempts(conn, claimed[0].id, &[(device, "fcm")], at)?;
+            let planned = ips_core::store::outbox::Planned {
+                notification_id: claimed[0].id,
+                device_id: device,
+                platform: "fcm",
+            };
+            ips_core::store::outbox::begin_attempts(conn, "killed-worker", &[planned], at)?;
             Ok(claimed)
         })
         .await

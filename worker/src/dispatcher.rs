@@ -4,17 +4,22 @@
 //! Delivery is at least once per claim and at most once per notification in practice: a
 //! notification is sent only while its lease is held, the lease is much longer than a send may
 //! take (sends time out first), and every result is recorded only if the lease is still held.
+//!
+//! A batch costs a few statements, not a few per notification: see `Dispatcher::deliver_batch`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::Duration;
+use chrono::{Duration, NaiveDateTime};
 use futures_util::stream::{self, StreamExt};
 use ips_core::store::devices::{self, PushTarget};
 use ips_core::store::now;
-use ips_core::store::outbox::{self, AttemptResult, Claimed, Settled};
-use ips_core::{Db, StoreError};
+use ips_core::store::outbox::{self, Attempt, AttemptResult, Claimed, Planned, Settled};
+use ips_core::store::sessions::Subject;
+use ips_core::{Db, DbConnection, StoreError};
 use rand::Rng;
 
 use crate::backoff::Backoff;
@@ -75,12 +80,39 @@ pub struct Dispatcher {
     config: DispatchConfig,
 }
 
-/// What became of one notification.
-struct Finished {
-    /// False when the lease had passed to another worker, so this result was not recorded.
-    kept: bool,
+/// A claimed notification with pushes to make.
+struct Pending {
+    id: i64,
+    attempts: i32,
+    due_at: NaiveDateTime,
+    message: PushMessage,
+    sends: Vec<(PushTarget, Arc<dyn Transport>)>,
+    /// A previous holder began a push of it and never heard back (it counts as delivered).
+    in_doubt: bool,
+}
+
+/// A notification whose result is known, to be recorded with the next write.
+struct Done {
+    id: i64,
     settled: Settled,
     lateness_ms: Option<i64>,
+}
+
+/// What is waiting to be written: settled notifications and the answers to their pushes.
+#[derive(Default)]
+struct Unrecorded {
+    done: Vec<Done>,
+    results: Vec<AttemptResult>,
+    gone: Vec<(i64, String)>,
+}
+
+/// What the preparation of a batch read.
+struct PreparedBatch {
+    items: Vec<(Claimed, Prepared)>,
+    /// The live devices of each recipient.
+    targets: HashMap<Subject, Vec<PushTarget>>,
+    /// (notification, device): pushes a previous holder left in doubt.
+    in_doubt: HashSet<(i64, i64)>,
 }
 
 impl Dispatcher {
@@ -127,116 +159,159 @@ impl Dispatcher {
         }
     }
 
+    /// Delivers a claimed batch in a few set-based steps. One transaction prepares it all
+    /// (recipients, subjects, devices, in-doubt takeover). Then the pushes go out in chunks of
+    /// about `concurrency`: each chunk's `attempting` rows are written in one statement just
+    /// before its pushes, in the same transaction that records the previous chunk's results, so
+    /// one transaction per chunk. Attempts are written per chunk rather than for the whole batch
+    /// up front because a worker killed between writing an attempt and sending it leaves that
+    /// push in doubt (never sent): writing only what goes out at once keeps that to one chunk.
     async fn deliver_batch(
         &self,
         claimed: Vec<Claimed>,
         report: &mut TickReport,
     ) -> Result<(), StoreError> {
-        let finished: Vec<Result<Finished, StoreError>> = stream::iter(claimed)
-            .map(|c| self.deliver(c))
-            .buffer_unordered(self.config.concurrency.max(1))
-            .collect()
-            .await;
-        let mut first_error = None;
-        for result in finished {
-            let f = match result {
-                Ok(f) => f,
-                // The database went away mid-batch: this one's lease expires and it is retried.
-                Err(e) => {
-                    first_error.get_or_insert(e);
+        let batch = self
+            .db
+            .write(move |conn| prepare_batch(conn, claimed, now()))
+            .await?;
+        let mut unrecorded = Unrecorded::default();
+        let mut pending = Vec::new();
+        for (claimed, prepared) in batch.items {
+            let (message, recipient) = match prepared {
+                Prepared::Push { message, recipient } => (message, recipient),
+                Prepared::Drop(reason) => {
+                    unrecorded.done.push(Done {
+                        id: claimed.id,
+                        settled: Settled::Dropped { reason },
+                        lateness_ms: None,
+                    });
                     continue;
                 }
             };
-            if !f.kept {
-                report.lost_leases += 1;
+            let in_doubt = batch.in_doubt.iter().any(|(n, _)| *n == claimed.id);
+            let sends: Vec<(PushTarget, Arc<dyn Transport>)> = batch
+                .targets
+                .get(&recipient)
+                .into_iter()
+                .flatten()
+                .filter(|t| !batch.in_doubt.contains(&(claimed.id, t.device_id)))
+                .filter_map(|t| Some((t.clone(), self.transport_for(&t.platform)?)))
+                .collect();
+            if sends.is_empty() {
+                // Nothing to push (no device, or every push in doubt): the notification is in
+                // the recipient's in-app inbox, and a push in doubt counts as delivered.
+                unrecorded.done.push(Done {
+                    id: claimed.id,
+                    settled: Settled::Sent,
+                    lateness_ms: Some(lateness(claimed.due_at)),
+                });
                 continue;
             }
-            match f.settled {
-                Settled::Sent => {
-                    report.sent += 1;
-                    report.lateness_ms.extend(f.lateness_ms);
-                }
-                Settled::Retry { .. } => report.retried += 1,
-                Settled::Failed { .. } => report.failed += 1,
-                Settled::Dropped { .. } => report.dropped += 1,
-            }
+            pending.push(Pending {
+                id: claimed.id,
+                attempts: claimed.attempts,
+                due_at: claimed.due_at,
+                message,
+                sends,
+                in_doubt,
+            });
         }
-        first_error.map_or(Ok(()), Err)
+        for chunk in chunks(pending, self.config.concurrency.max(1)) {
+            let planned: Vec<Planned> = chunk
+                .iter()
+                .flat_map(|p| {
+                    p.sends.iter().map(|(t, transport)| Planned {
+                        notification_id: p.id,
+                        device_id: t.device_id,
+                        platform: transport.name(),
+                    })
+                })
+                .collect();
+            let attempts = self
+                .record(std::mem::take(&mut unrecorded), planned, report)
+                .await?;
+            let delivery_ids: HashMap<(i64, i64), i64> = attempts
+                .into_iter()
+                .filter_map(|a| Some(((a.notification_id, a.device_id?), a.delivery_id)))
+                .collect();
+            self.push_chunk(chunk, &delivery_ids, &mut unrecorded, report)
+                .await;
+        }
+        self.record(unrecorded, Vec::new(), report).await?;
+        Ok(())
     }
 
-    /// Delivers one notification to every device of its recipient and records the result at
-    /// once. Each push is recorded as attempted before it is sent, so a worker killed between
-    /// the provider's acceptance and its own record cannot cause a second push after takeover.
-    async fn deliver(&self, claimed: Claimed) -> Result<Finished, StoreError> {
-        let (id, attempts, due_at) = (claimed.id, claimed.attempts, claimed.due_at);
-        // Only a notification claimed before (a takeover or a retry) can have attempts in doubt.
-        let takeover = attempts > 1;
-        let (prepared, targets, in_doubt) = self
-            .db
-            .write(move |conn| {
-                let at = now();
-                let prepared = render::prepare(conn, &claimed, at)?;
-                let targets = match &prepared {
-                    Prepared::Push { recipient, .. } => {
-                        devices::push_targets(conn, *recipient, at)?
-                    }
-                    Prepared::Drop(_) => Vec::new(),
-                };
-                let in_doubt = if takeover {
-                    outbox::take_over_in_doubt(conn, id)?
-                } else {
-                    Vec::new()
-                };
-                Ok((prepared, targets, in_doubt))
-            })
-            .await?;
-        let message = match prepared {
-            Prepared::Push { message, .. } => message,
-            Prepared::Drop(reason) => {
-                return self
-                    .finish(
-                        id,
-                        Settled::Dropped { reason },
-                        Vec::new(),
-                        Vec::new(),
-                        None,
-                    )
-                    .await
+    /// Sends one chunk's pushes at once, for the notifications whose attempts were recorded
+    /// (for the others the lease was lost), and concludes each notification into `unrecorded`.
+    async fn push_chunk(
+        &self,
+        chunk: Vec<Pending>,
+        delivery_ids: &HashMap<(i64, i64), i64>,
+        unrecorded: &mut Unrecorded,
+        report: &mut TickReport,
+    ) {
+        let (held, lost): (Vec<Pending>, Vec<Pending>) = chunk.into_iter().partition(|p| {
+            p.sends
+                .iter()
+                .all(|(t, _)| delivery_ids.contains_key(&(p.id, t.device_id)))
+        });
+        // Another worker holds these now: push nothing more for them and record nothing.
+        report.lost_leases += lost.len();
+        // Plain loops and boxed futures: iterator closures over these borrows make the future
+        // fail the `Send` check of a spawned task (a known limit of the compiler's inference).
+        type Answer = (usize, i64, Outcome);
+        let mut sends: Vec<Pin<Box<dyn Future<Output = Answer> + Send + '_>>> = Vec::new();
+        for (i, p) in held.iter().enumerate() {
+            for (target, transport) in &p.sends {
+                sends.push(Box::pin(async move {
+                    let outcome = self.send(transport.as_ref(), target, &p.message).await;
+                    (i, target.device_id, outcome)
+                }));
             }
-        };
-        let sends: Vec<(PushTarget, Arc<dyn Transport>)> = targets
-            .into_iter()
-            .filter(|t| !in_doubt.contains(&t.device_id))
-            .filter_map(|t| {
-                let transport = self
-                    .transports
-                    .get(t.platform.as_str())
-                    .or(self.fallback.as_ref())?
-                    .clone();
-                Some((t, transport))
-            })
-            .collect();
-        let planned: Vec<(i64, &'static str)> = sends
-            .iter()
-            .map(|(t, tr)| (t.device_id, tr.name()))
-            .collect();
-        let delivery_ids = self
-            .db
-            .write(move |conn| outbox::begin_attempts(conn, id, &planned, now()))
-            .await?;
+        }
+        let answers: Vec<Answer> = stream::iter(sends)
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
+        let mut by_notification: Vec<Vec<(i64, Outcome)>> = vec![Vec::new(); held.len()];
+        for (i, device, outcome) in answers {
+            if let Some(list) = by_notification.get_mut(i) {
+                list.push((device, outcome));
+            }
+        }
+        for (p, answers) in held.iter().zip(by_notification) {
+            let settled = self.conclude(p, answers, delivery_ids, unrecorded);
+            let lateness_ms = (settled == Settled::Sent).then(|| lateness(p.due_at));
+            unrecorded.done.push(Done {
+                id: p.id,
+                settled,
+                lateness_ms,
+            });
+        }
+    }
 
-        let mut any_delivered = !in_doubt.is_empty();
+    /// How a notification ends, from its devices' answers (each recorded into `unrecorded`).
+    fn conclude(
+        &self,
+        p: &Pending,
+        answers: Vec<(i64, Outcome)>,
+        delivery_ids: &HashMap<(i64, i64), i64>,
+        unrecorded: &mut Unrecorded,
+    ) -> Settled {
+        let mut any_delivered = p.in_doubt;
         let (mut retry_after, mut retry_error, mut last_error) = (None::<Option<u64>>, None, None);
-        let (mut results, mut gone) = (Vec::with_capacity(sends.len()), Vec::new());
-        for ((target, transport), delivery_id) in sends.iter().zip(delivery_ids) {
-            let outcome = self.send(transport.as_ref(), target, &message).await;
+        for (device, outcome) in answers {
+            let Some(&delivery_id) = delivery_ids.get(&(p.id, device)) else {
+                continue;
+            };
             let (label, provider_message_id, error) = match &outcome {
                 Outcome::Delivered { provider_id } => ("delivered", provider_id.clone(), None),
                 Outcome::Retry { error, .. } => ("retry", None, Some(error.clone())),
                 Outcome::Failed { error } => ("failed", None, Some(error.clone())),
                 Outcome::Gone { error } => ("gone", None, Some(error.clone())),
             };
-            results.push(AttemptResult {
+            unrecorded.results.push(AttemptResult {
                 delivery_id,
                 outcome: label,
                 provider_message_id,
@@ -252,53 +327,79 @@ impl Dispatcher {
                     retry_error = Some(error);
                 }
                 Outcome::Failed { error } => last_error = Some(error),
-                Outcome::Gone { error } => gone.push((target.device_id, error)),
+                Outcome::Gone { error } => unrecorded.gone.push((device, error)),
             }
         }
-        let settled = if any_delivered {
+        if any_delivered {
             // Delivered somewhere: never send it again, even if another device wants a retry.
             Settled::Sent
         } else if let Some(after) = retry_after {
-            self.retry(attempts, after, retry_error.unwrap_or_default())
+            self.retry(p.attempts, after, retry_error.unwrap_or_default())
         } else if let Some(error) = last_error {
             Settled::Failed { error }
         } else {
-            // No device (or none left): the notification is in the recipient's in-app inbox.
+            // Every device gone: the notification is in the recipient's in-app inbox.
             Settled::Sent
-        };
-        let lateness =
-            (settled == Settled::Sent).then(|| (now() - due_at).num_milliseconds().max(0));
-        self.finish(id, settled, results, gone, lateness).await
+        }
     }
 
-    /// Records the answers, disables gone devices and settles the notification, in one
-    /// transaction, if this worker still holds it.
-    async fn finish(
+    /// One write transaction: the answers to the pushes made, gone devices disabled, settled
+    /// notifications recorded (only those this worker still holds), then the `attempting` rows
+    /// of the pushes about to be made. Counts what was recorded into `report`.
+    async fn record(
         &self,
-        id: i64,
-        settled: Settled,
-        results: Vec<AttemptResult>,
-        gone: Vec<(i64, String)>,
-        lateness_ms: Option<i64>,
-    ) -> Result<Finished, StoreError> {
+        unrecorded: Unrecorded,
+        planned: Vec<Planned>,
+        report: &mut TickReport,
+    ) -> Result<Vec<Attempt>, StoreError> {
+        let Unrecorded {
+            done,
+            results,
+            gone,
+        } = unrecorded;
+        if done.is_empty() && results.is_empty() && planned.is_empty() {
+            return Ok(Vec::new());
+        }
         let owner = self.owner.clone();
-        let recorded = settled.clone();
-        let kept = self
+        let settled: Vec<(i64, Settled)> = done.iter().map(|d| (d.id, d.settled.clone())).collect();
+        let (kept, attempts) = self
             .db
             .write(move |conn| {
                 let at = now();
                 outbox::finish_attempts(conn, &results)?;
+                // Gone devices are few (an uninstalled app): one statement each is fine.
                 for (device, reason) in &gone {
                     devices::disable(conn, *device, reason, at)?;
                 }
-                outbox::settle(conn, id, &owner, &recorded, at)
+                let kept = outbox::settle_all(conn, &owner, &settled, at)?;
+                let attempts = outbox::begin_attempts(conn, &owner, &planned, at)?;
+                Ok((kept, attempts))
             })
             .await?;
-        Ok(Finished {
-            kept,
-            settled,
-            lateness_ms,
-        })
+        let kept: HashSet<i64> = kept.into_iter().collect();
+        for d in done {
+            if !kept.contains(&d.id) {
+                report.lost_leases += 1;
+                continue;
+            }
+            match d.settled {
+                Settled::Sent => {
+                    report.sent += 1;
+                    report.lateness_ms.extend(d.lateness_ms);
+                }
+                Settled::Retry { .. } => report.retried += 1,
+                Settled::Failed { .. } => report.failed += 1,
+                Settled::Dropped { .. } => report.dropped += 1,
+            }
+        }
+        Ok(attempts)
+    }
+
+    fn transport_for(&self, platform: &str) -> Option<Arc<dyn Transport>> {
+        self.transports
+            .get(platform)
+            .or(self.fallback.as_ref())
+            .cloned()
     }
 
     async fn send(
@@ -348,6 +449,62 @@ impl Dispatcher {
             .write(move |conn| outbox::release(conn, &owner, now()))
             .await
     }
+}
+
+/// The preparation of a claimed batch, in one transaction: each notification worded or dropped,
+/// the live devices of all recipients, and the pushes that previous holders of re-claimed
+/// notifications left in doubt (taken over, so never repeated).
+fn prepare_batch(
+    conn: &mut DbConnection,
+    claimed: Vec<Claimed>,
+    at: NaiveDateTime,
+) -> Result<PreparedBatch, StoreError> {
+    let prepared = render::prepare_all(conn, &claimed, at)?;
+    let recipients: Vec<Subject> = prepared
+        .iter()
+        .filter_map(|p| match p {
+            Prepared::Push { recipient, .. } => Some(*recipient),
+            Prepared::Drop(_) => None,
+        })
+        .collect();
+    let targets = devices::push_targets(conn, &recipients, at)?;
+    // Only a notification claimed before (a takeover or a retry) can have attempts in doubt.
+    let reclaimed: Vec<i64> = claimed
+        .iter()
+        .filter(|c| c.attempts > 1)
+        .map(|c| c.id)
+        .collect();
+    let in_doubt = outbox::take_over_in_doubt(conn, &reclaimed)?
+        .into_iter()
+        .collect();
+    Ok(PreparedBatch {
+        items: claimed.into_iter().zip(prepared).collect(),
+        targets,
+        in_doubt,
+    })
+}
+
+/// Splits the pushes into chunks of about `size` pushes; a notification's pushes stay together.
+fn chunks(pending: Vec<Pending>, size: usize) -> Vec<Vec<Pending>> {
+    let mut out = Vec::new();
+    let (mut chunk, mut pushes) = (Vec::new(), 0);
+    for p in pending {
+        pushes += p.sends.len();
+        chunk.push(p);
+        if pushes >= size {
+            out.push(std::mem::take(&mut chunk));
+            pushes = 0;
+        }
+    }
+    if !chunk.is_empty() {
+        out.push(chunk);
+    }
+    out
+}
+
+/// Milliseconds from due to now.
+fn lateness(due_at: NaiveDateTime) -> i64 {
+    (now() - due_at).num_milliseconds().max(0)
 }
 
 /// A name for this worker's leases: host, process and a random part, so restarts never collide.

@@ -10,11 +10,12 @@ use ips_core::domain::alerts as alert_rules;
 use ips_core::domain::interviews::Status;
 use ips_core::domain::notices::{self, Surface};
 use ips_core::domain::{Language, Role};
+use ips_core::store::notice_facts::Facts;
 use ips_core::store::notifications::Notification;
 use ips_core::store::outbox::Claimed;
-use ips_core::store::participants::{self, Caseload};
+use ips_core::store::participants::Caseload;
 use ips_core::store::sessions::Subject;
-use ips_core::store::{alerts, inbox, interviews, messages, staff};
+use ips_core::store::{alerts, inbox, interviews, messages};
 use ips_core::{DbConnection, StoreError};
 
 use crate::push::PushMessage;
@@ -35,17 +36,36 @@ pub enum Prepared {
     Drop(String),
 }
 
-pub fn prepare(
+/// Prepares a claimed batch: the facts the words need are read for the whole batch at once (a
+/// few `IN (...)` queries, see `store::notice_facts`), then each notification is worded or
+/// dropped. One result per claimed notification, in order.
+pub fn prepare_all(
     conn: &mut DbConnection,
-    claimed: &Claimed,
+    claimed: &[Claimed],
     now: NaiveDateTime,
-) -> Result<Prepared, StoreError> {
-    if claimed.expires_at.is_some_and(|at| at <= now) {
-        return Ok(Prepared::Drop(
-            "expired before it could be delivered".into(),
-        ));
-    }
-    let n = Notification {
+) -> Result<Vec<Prepared>, StoreError> {
+    let notes: Vec<Notification> = claimed.iter().map(notification_of).collect();
+    let recipients = |kind: &str| -> Vec<i64> {
+        claimed
+            .iter()
+            .filter(|c| c.recipient_kind == kind)
+            .map(|c| c.recipient_id)
+            .collect()
+    };
+    let mut known = Facts::new(conn);
+    known.load_participants(&recipients("participant"))?;
+    known.load_staff(&recipients("staff"))?;
+    known.preload(&notes)?;
+    claimed
+        .iter()
+        .zip(&notes)
+        .map(|(c, n)| prepare(&mut known, c, n, now))
+        .collect()
+}
+
+/// The outbox row as the inbox's wording reads it.
+fn notification_of(claimed: &Claimed) -> Notification {
+    Notification {
         id: claimed.id,
         kind: claimed.kind.clone(),
         subject_type: claimed.subject_type.clone(),
@@ -57,16 +77,25 @@ pub fn prepare(
         status: "in_flight".into(),
         sent_at: None,
         read_at: None,
-    };
+    }
+}
+
+fn prepare(
+    known: &mut Facts,
+    claimed: &Claimed,
+    n: &Notification,
+    now: NaiveDateTime,
+) -> Result<Prepared, StoreError> {
+    if claimed.expires_at.is_some_and(|at| at <= now) {
+        return Ok(Prepared::Drop(
+            "expired before it could be delivered".into(),
+        ));
+    }
     let mut category = None;
     let (recipient, language, surface, notice) = match claimed.recipient_kind.as_str() {
         "participant" => {
-            let participant = match participants::get(conn, claimed.recipient_id) {
-                Ok(p) => p,
-                Err(StoreError::NotFound) => {
-                    return Ok(Prepared::Drop("recipient not found".into()))
-                }
-                Err(e) => return Err(e),
+            let Some(participant) = known.participant(claimed.recipient_id)? else {
+                return Ok(Prepared::Drop("recipient not found".into()));
             };
             if participant.withdrawn_at.is_some() {
                 return Ok(Prepared::Drop("the participant has withdrawn".into()));
@@ -75,12 +104,8 @@ pub fn prepare(
                 let Some(interview_id) = n.payload_id("interview_id").or(claimed.subject_id) else {
                     return Ok(Prepared::Drop("reminder without an interview".into()));
                 };
-                let interview = match interviews::get_of(conn, participant.id, interview_id) {
-                    Ok(i) => i,
-                    Err(StoreError::NotFound) => {
-                        return Ok(Prepared::Drop("the interview is gone".into()))
-                    }
-                    Err(e) => return Err(e),
+                let Some(interview) = known.interview_of(participant.id, interview_id)? else {
+                    return Ok(Prepared::Drop("the interview is gone".into()));
                 };
                 let status = Status::parse(&interview.status);
                 if !status.is_some_and(|s| s.wants_reminders()) || interview.starts_at <= now {
@@ -94,7 +119,7 @@ pub fn prepare(
             }
             if claimed.kind == messages::NEW_MESSAGE_KIND {
                 let unread = match n.payload_id("message_id") {
-                    Some(id) => messages::is_unread(conn, id)?,
+                    Some(id) => known.is_unread(id)?,
                     None => false,
                 };
                 if !unread {
@@ -103,7 +128,7 @@ pub fn prepare(
                     ));
                 }
             }
-            let notice = inbox::participant_notice(conn, &participant, &n)?;
+            let notice = inbox::participant_notice(known, &participant, n)?;
             let language = Language::parse(&participant.preferred_language).unwrap_or(Language::Nb);
             let surface = Surface::LockScreen {
                 previews: participant.lock_screen_previews,
@@ -116,19 +141,15 @@ pub fn prepare(
             )
         }
         "staff" => {
-            let member = match staff::get(conn, claimed.recipient_id) {
-                Ok(m) => m,
-                Err(StoreError::NotFound) => {
-                    return Ok(Prepared::Drop("recipient not found".into()))
-                }
-                Err(e) => return Err(e),
+            let Some(member) = known.staff(claimed.recipient_id)? else {
+                return Ok(Prepared::Drop("recipient not found".into()));
             };
             if !member.active {
                 return Ok(Prepared::Drop("the staff account is deactivated".into()));
             }
             if claimed.kind == alert_rules::NOTIFICATION_KIND {
                 let wanted = match n.payload_id("alert_id").or(claimed.subject_id) {
-                    Some(id) => alerts::wants_delivery(conn, id)?,
+                    Some(id) => known.alert_wants_delivery(id)?,
                     None => false,
                 };
                 if !wanted {
@@ -142,7 +163,7 @@ pub fn prepare(
                 member.role().unwrap_or(Role::Specialist),
                 member.team_id,
             );
-            let (notice, _) = inbox::staff_notice(conn, caseload, &n)?;
+            let (notice, _) = inbox::staff_notice(known, caseload, n)?;
             // Staff have no language setting yet; the product's default is Norwegian.
             (
                 Subject::Staff(member.id),

@@ -12,6 +12,10 @@
 //! way each row is claimed by a conditional update (it only matches the row as it was read), and
 //! the alert's dedupe key is unique, so an occurrence is raised once.
 //!
+//! Each cause's batch goes through one function, `raise_claimed`: the cause's own claim runs per
+//! row (a conditional update), then the claimed causes are re-checked and raised together, a few
+//! statements for the whole batch rather than about ten per alert.
+//!
 //! Every function runs inside the caller's write transaction and returns what it did.
 
 use chrono::{Duration, NaiveDateTime};
@@ -37,24 +41,36 @@ pub struct Batch {
     pub resolved: usize,
 }
 
-impl Batch {
-    fn raise(
-        &mut self,
-        conn: &mut DbConnection,
-        cause: Cause,
-        now: NaiveDateTime,
-    ) -> Result<Option<i64>, StoreError> {
-        // The check columns say when to look; the cause itself is checked where every kind's rule
-        // is written, so a column left behind by a change never raises a wrong alert.
-        if !alerts::cause_present(conn, &cause)? {
-            return Ok(None);
-        }
-        let id = alerts::raise(conn, &NewAlert::new(cause), now)?;
-        if id.is_some() {
-            self.raised += 1;
-        }
-        Ok(id)
+/// Takes a batch of due rows: claims each with `claim` (a conditional update that matches the
+/// row only as it was read, plus whatever else the cause needs first; it returns the cause to
+/// raise, or `None` when another scanner took the row first or there is nothing to raise), then
+/// raises the claimed causes together. Their causes are re-checked where every kind's rule is
+/// written (`alerts::causes_present`), so a check column left behind by a change never raises a
+/// wrong alert; the alerts, their notifications and events are written in a few statements for
+/// the whole batch.
+fn raise_claimed<R>(
+    conn: &mut DbConnection,
+    rows: Vec<R>,
+    now: NaiveDateTime,
+    mut claim: impl FnMut(&mut DbConnection, R, &mut Batch) -> Result<Option<Cause>, StoreError>,
+) -> Result<Batch, StoreError> {
+    let mut batch = Batch {
+        taken: rows.len(),
+        ..Batch::default()
+    };
+    let mut causes = Vec::new();
+    for row in rows {
+        causes.extend(claim(conn, row, &mut batch)?);
     }
+    let present = alerts::causes_present(conn, &causes)?;
+    let new: Vec<NewAlert> = causes
+        .into_iter()
+        .zip(present)
+        .filter(|(_, present)| *present)
+        .map(|(cause, _)| NewAlert::new(cause))
+        .collect();
+    batch.raised += alerts::raise_all(conn, &new, now)?.iter().flatten().count();
+    Ok(batch)
 }
 
 /// Loads a batch, locking its rows on PostgreSQL so that concurrent scanners skip them.
@@ -109,11 +125,8 @@ pub fn follow_ups(
             )),
         Row
     );
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (participant_id, due_at, check_at, stage) in rows {
+    raise_claimed(conn, rows, now, |conn, row, batch| {
+        let (participant_id, due_at, check_at, stage) = row;
         let (next_check, next_stage, kind) = match (stage.as_deref(), due_at) {
             (Some(STAGE_DUE), Some(due)) if due > now => {
                 (Some(due), Some(STAGE_OVERDUE), Some(AlertKind::FollowUpDue))
@@ -136,7 +149,7 @@ pub fn follow_ups(
         ))
         .execute(conn)?;
         let (Some(kind), Some(due), 1) = (kind, due_at, claimed) else {
-            continue;
+            return Ok(None);
         };
         // Alerts of an earlier due time (the plan moved) go before the new one comes.
         batch.resolved += alerts::resolve_gone_for_participant(conn, participant_id, now)?.len();
@@ -146,8 +159,8 @@ pub fn follow_ups(
             subject_id: None,
             cause_at: due,
         };
-        batch.raise(conn, cause, now)?;
         if kind == AlertKind::FollowUpOverdue {
+            // The overdue alert replaces this due time's "due" alert.
             let due_key = NewAlert::new(Cause {
                 kind: AlertKind::FollowUpDue,
                 ..cause
@@ -157,8 +170,8 @@ pub fn follow_ups(
                 batch.resolved += 1;
             }
         }
-    }
-    Ok(batch)
+        Ok(Some(cause))
+    })
 }
 
 /// Plans whose "no employer contact yet" watch has come (`employer_check_at`, enrolment plus
@@ -182,12 +195,8 @@ pub fn employer_contacts(
             )),
         (i64, Option<NaiveDateTime>)
     );
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (participant_id, check_at) in rows {
-        let Some(at) = check_at else { continue };
+    raise_claimed(conn, rows, now, |conn, (participant_id, check_at), _| {
+        let Some(at) = check_at else { return Ok(None) };
         let claimed = diesel::update(
             follow_up_plans::table
                 .filter(follow_up_plans::participant_id.eq(participant_id))
@@ -195,17 +204,13 @@ pub fn employer_contacts(
         )
         .set(follow_up_plans::employer_check_at.eq(None::<NaiveDateTime>))
         .execute(conn)?;
-        if claimed == 1 {
-            let cause = Cause {
-                kind: AlertKind::NoEmployerContact,
-                participant_id,
-                subject_id: None,
-                cause_at: at,
-            };
-            batch.raise(conn, cause, now)?;
-        }
-    }
-    Ok(batch)
+        Ok((claimed == 1).then_some(Cause {
+            kind: AlertKind::NoEmployerContact,
+            participant_id,
+            subject_id: None,
+            cause_at: at,
+        }))
+    })
 }
 
 /// Interviews that ended `grace` ago or more, still scheduled or confirmed (no outcome), not yet
@@ -230,11 +235,7 @@ pub fn interviews_without_outcome(
             )),
         (i64, i64, NaiveDateTime)
     );
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (id, participant_id, ends_at) in rows {
+    raise_claimed(conn, rows, now, |conn, (id, participant_id, ends_at), _| {
         let claimed = diesel::update(
             interviews::table
                 .filter(interviews::id.eq(id))
@@ -242,17 +243,13 @@ pub fn interviews_without_outcome(
         )
         .set(interviews::outcome_alerted_at.eq(now))
         .execute(conn)?;
-        if claimed == 1 {
-            let cause = Cause {
-                kind: AlertKind::InterviewWithoutOutcome,
-                participant_id,
-                subject_id: Some(id),
-                cause_at: ends_at,
-            };
-            batch.raise(conn, cause, now)?;
-        }
-    }
-    Ok(batch)
+        Ok((claimed == 1).then_some(Cause {
+            kind: AlertKind::InterviewWithoutOutcome,
+            participant_id,
+            subject_id: Some(id),
+            cause_at: ends_at,
+        }))
+    })
 }
 
 /// Participants' messages whose answer deadline (`answer_due_at`, in working hours) has passed
@@ -277,29 +274,26 @@ pub fn unanswered_messages(
             )),
         (i64, i64, NaiveDateTime, Option<NaiveDateTime>)
     );
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (id, participant_id, created_at, due) in rows {
-        let claimed = diesel::update(
-            messages::table
-                .filter(messages::id.eq(id))
-                .filter(messages::answer_due_at.eq(due)),
-        )
-        .set(messages::answer_due_at.eq(None::<NaiveDateTime>))
-        .execute(conn)?;
-        if claimed == 1 {
-            let cause = Cause {
+    raise_claimed(
+        conn,
+        rows,
+        now,
+        |conn, (id, participant_id, created_at, due), _| {
+            let claimed = diesel::update(
+                messages::table
+                    .filter(messages::id.eq(id))
+                    .filter(messages::answer_due_at.eq(due)),
+            )
+            .set(messages::answer_due_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+            Ok((claimed == 1).then_some(Cause {
                 kind: AlertKind::MessageUnanswered,
                 participant_id,
                 subject_id: Some(id),
                 cause_at: created_at,
-            };
-            batch.raise(conn, cause, now)?;
-        }
-    }
-    Ok(batch)
+            }))
+        },
+    )
 }
 
 #[derive(QueryableByName)]
@@ -348,29 +342,26 @@ pub fn waiting_requests(
         .map(|r| (r.id, r.participant_id, r.created_at))
         .collect(),
     };
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (id, participant_id, created_at) in rows {
-        let claimed = diesel::update(
-            contact_requests::table
-                .filter(contact_requests::id.eq(id))
-                .filter(contact_requests::alerted_at.is_null()),
-        )
-        .set(contact_requests::alerted_at.eq(now))
-        .execute(conn)?;
-        if claimed == 1 {
-            let cause = Cause {
+    raise_claimed(
+        conn,
+        rows,
+        now,
+        |conn, (id, participant_id, created_at), _| {
+            let claimed = diesel::update(
+                contact_requests::table
+                    .filter(contact_requests::id.eq(id))
+                    .filter(contact_requests::alerted_at.is_null()),
+            )
+            .set(contact_requests::alerted_at.eq(now))
+            .execute(conn)?;
+            Ok((claimed == 1).then_some(Cause {
                 kind: AlertKind::RequestWaiting,
                 participant_id,
                 subject_id: Some(id),
                 cause_at: created_at,
-            };
-            batch.raise(conn, cause, now)?;
-        }
-    }
-    Ok(batch)
+            }))
+        },
+    )
 }
 
 /// Participants who withdrew, not yet alerted. Their case is closed, so their other alerts whose
@@ -390,32 +381,34 @@ pub fn withdrawals(
             .select((participants::id, participants::withdrawn_at)),
         (i64, Option<NaiveDateTime>)
     );
-    let mut batch = Batch {
-        taken: rows.len(),
-        ..Batch::default()
-    };
-    for (participant_id, withdrawn_at) in rows {
-        let Some(at) = withdrawn_at else { continue };
-        let claimed = diesel::update(
-            participants::table
-                .filter(participants::id.eq(participant_id))
-                .filter(participants::withdrawal_alerted_at.is_null()),
-        )
-        .set(participants::withdrawal_alerted_at.eq(now))
-        .execute(conn)?;
-        if claimed == 1 {
+    raise_claimed(
+        conn,
+        rows,
+        now,
+        |conn, (participant_id, withdrawn_at), batch| {
+            let Some(at) = withdrawn_at else {
+                return Ok(None);
+            };
+            let claimed = diesel::update(
+                participants::table
+                    .filter(participants::id.eq(participant_id))
+                    .filter(participants::withdrawal_alerted_at.is_null()),
+            )
+            .set(participants::withdrawal_alerted_at.eq(now))
+            .execute(conn)?;
+            if claimed != 1 {
+                return Ok(None);
+            }
             batch.resolved +=
                 alerts::resolve_gone_for_participant(conn, participant_id, now)?.len();
-            let cause = Cause {
+            Ok(Some(Cause {
                 kind: AlertKind::ParticipantWithdrew,
                 participant_id,
                 subject_id: None,
                 cause_at: at,
-            };
-            batch.raise(conn, cause, now)?;
-        }
-    }
-    Ok(batch)
+            }))
+        },
+    )
 }
 
 /// Snoozed alerts whose time is up: open again and delivered again (or resolved, if their cause

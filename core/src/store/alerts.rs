@@ -2,12 +2,15 @@
 //! of a cause, delivered through the notification outbox, seen by the caseload, acknowledged,
 //! snoozed, resolved by staff, and resolved by themselves when their cause is gone.
 //!
-//! Whether a cause is still there is decided in one place, [`cause_present`]; the scans that raise
+//! Whether a cause is still there is decided in one place, [`causes_present`]; the scans that raise
 //! alerts are in `store::alert_scans`.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::bulk::{self, Value, ROWS_PER_STATEMENT};
 use super::notifications::{self, NewNotification, Recipient};
 use super::participants::{self, Caseload, Participant};
 use super::{webhooks, Page, StoreError};
@@ -57,6 +60,12 @@ impl Alert {
         AlertStatus::parse(&self.status).unwrap_or(AlertStatus::Open)
     }
 
+    /// Whether a delivery of this alert is still worth pushing: only while the alert is open
+    /// (not seen, put off or resolved since it was queued).
+    pub fn wants_delivery(&self) -> bool {
+        self.status == AlertStatus::Open.as_str()
+    }
+
     pub fn cause(&self) -> Option<Cause> {
         Some(Cause {
             kind: self.kind()?,
@@ -99,7 +108,16 @@ impl Cause {
     }
 }
 
-/// Whether the cause of an alert is still there. Every kind's rule is here, and only here:
+/// Whether the cause of an alert is still there (see [`causes_present`], where the rules are).
+pub fn cause_present(conn: &mut DbConnection, cause: &Cause) -> Result<bool, StoreError> {
+    Ok(causes_present(conn, std::slice::from_ref(cause))?
+        .first()
+        .copied()
+        .unwrap_or(false))
+}
+
+/// Whether the causes of these alerts are still there, in order, read in a few queries however
+/// many there are (one per kind of fact). Every kind's rule is here, and only here:
 ///
 /// - follow-up due / overdue: the plan still falls due at the alert's time and the case is open
 ///   (a contact or a new plan moves the due time; a pause moves it to the resume date);
@@ -109,78 +127,136 @@ impl Cause {
 /// - message unanswered: no staff message in the thread since the participant's message;
 /// - request waiting: the request is still open;
 /// - participant withdrew: never goes away by itself.
-pub fn cause_present(conn: &mut DbConnection, cause: &Cause) -> Result<bool, StoreError> {
-    let pid = cause.participant_id;
-    Ok(match cause.kind {
-        AlertKind::FollowUpDue | AlertKind::FollowUpOverdue => {
-            let plan: Option<(Option<NaiveDateTime>, String)> = follow_up_plans::table
-                .inner_join(people::table)
-                .filter(follow_up_plans::participant_id.eq(pid))
-                .select((follow_up_plans::due_at, people::status))
-                .first(conn)
-                .optional()?;
-            matches!(plan, Some((Some(due), status))
-                if due == cause.cause_at && status != ParticipantStatus::Closed.as_str())
-        }
-        AlertKind::NoEmployerContact => {
-            let open = case_open(conn, pid)?;
-            let contacted: bool = diesel::select(diesel::dsl::exists(
-                contacts::table
-                    .filter(contacts::participant_id.eq(pid))
-                    .filter(contacts::party.eq("employer")),
+pub fn causes_present(conn: &mut DbConnection, causes: &[Cause]) -> Result<Vec<bool>, StoreError> {
+    let participants_of = |kinds: &[AlertKind]| -> Vec<i64> {
+        let mut ids: Vec<i64> = causes
+            .iter()
+            .filter(|c| kinds.contains(&c.kind))
+            .map(|c| c.participant_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let subjects_of = |kind: AlertKind| -> Vec<i64> {
+        let mut ids: Vec<i64> = causes
+            .iter()
+            .filter(|c| c.kind == kind)
+            .filter_map(|c| c.subject_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let closed = ParticipantStatus::Closed.as_str();
+    // Follow-up plans: participant -> (due time, case status).
+    let mut plans: HashMap<i64, (Option<NaiveDateTime>, String)> = HashMap::new();
+    for chunk in participants_of(&[AlertKind::FollowUpDue, AlertKind::FollowUpOverdue])
+        .chunks(ROWS_PER_STATEMENT)
+    {
+        let rows: Vec<(i64, Option<NaiveDateTime>, String)> = follow_up_plans::table
+            .inner_join(people::table)
+            .filter(follow_up_plans::participant_id.eq_any(chunk))
+            .select((
+                follow_up_plans::participant_id,
+                follow_up_plans::due_at,
+                people::status,
             ))
-            .get_result(conn)?;
-            open && !contacted
-        }
-        AlertKind::InterviewWithoutOutcome => {
-            let Some(id) = cause.subject_id else {
-                return Ok(false);
-            };
-            let interview: Option<(String, NaiveDateTime)> = interviews::table
-                .filter(interviews::id.eq(id))
-                .filter(interviews::participant_id.eq(pid))
-                .select((interviews::status, interviews::ends_at))
-                .first(conn)
-                .optional()?;
-            matches!(interview, Some((status, ends_at))
-                if (status == "scheduled" || status == "confirmed") && ends_at == cause.cause_at)
-        }
-        AlertKind::MessageUnanswered => {
-            let Some(id) = cause.subject_id else {
-                return Ok(false);
-            };
-            let answered: bool = diesel::select(diesel::dsl::exists(
-                messages::table
-                    .filter(messages::participant_id.eq(pid))
-                    .filter(messages::sender_kind.eq(SenderKind::Staff.as_str()))
-                    .filter(messages::id.gt(id)),
+            .load(conn)?;
+        plans.extend(rows.into_iter().map(|(p, due, status)| (p, (due, status))));
+    }
+    // No employer contact: the open cases, and those with an employer contact logged.
+    let mut open_cases = HashSet::new();
+    let mut contacted = HashSet::new();
+    for chunk in participants_of(&[AlertKind::NoEmployerContact]).chunks(ROWS_PER_STATEMENT) {
+        let statuses: Vec<(i64, String)> = people::table
+            .filter(people::id.eq_any(chunk))
+            .select((people::id, people::status))
+            .load(conn)?;
+        open_cases.extend(
+            statuses
+                .into_iter()
+                .filter(|(_, status)| status != closed)
+                .map(|(id, _)| id),
+        );
+        let with_contact: Vec<Option<i64>> = contacts::table
+            .filter(contacts::participant_id.eq_any(chunk))
+            .filter(contacts::party.eq("employer"))
+            .select(contacts::participant_id)
+            .distinct()
+            .load(conn)?;
+        contacted.extend(with_contact.into_iter().flatten());
+    }
+    // Interviews: id -> (participant, status, end).
+    let mut interview_rows: HashMap<i64, (i64, String, NaiveDateTime)> = HashMap::new();
+    for chunk in subjects_of(AlertKind::InterviewWithoutOutcome).chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(i64, i64, String, NaiveDateTime)> = interviews::table
+            .filter(interviews::id.eq_any(chunk))
+            .select((
+                interviews::id,
+                interviews::participant_id,
+                interviews::status,
+                interviews::ends_at,
             ))
-            .get_result(conn)?;
-            !answered
-        }
-        AlertKind::RequestWaiting => {
-            let Some(id) = cause.subject_id else {
-                return Ok(false);
-            };
-            let status: Option<String> = contact_requests::table
-                .filter(contact_requests::id.eq(id))
-                .filter(contact_requests::participant_id.eq(pid))
-                .select(contact_requests::status)
-                .first(conn)
-                .optional()?;
-            status.as_deref() == Some(ContactRequestStatus::Open.as_str())
-        }
-        AlertKind::ParticipantWithdrew => true,
-    })
-}
-
-fn case_open(conn: &mut DbConnection, participant_id: i64) -> Result<bool, StoreError> {
-    let status: Option<String> = people::table
-        .find(participant_id)
-        .select(people::status)
-        .first(conn)
-        .optional()?;
-    Ok(status.is_some_and(|s| s != ParticipantStatus::Closed.as_str()))
+            .load(conn)?;
+        interview_rows.extend(rows.into_iter().map(|(id, p, s, e)| (id, (p, s, e))));
+    }
+    // Messages: participant -> the latest staff message in their thread.
+    let mut latest_answer: HashMap<i64, i64> = HashMap::new();
+    for chunk in participants_of(&[AlertKind::MessageUnanswered]).chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(i64, Option<i64>)> = messages::table
+            .filter(messages::participant_id.eq_any(chunk))
+            .filter(messages::sender_kind.eq(SenderKind::Staff.as_str()))
+            .group_by(messages::participant_id)
+            .select((messages::participant_id, diesel::dsl::max(messages::id)))
+            .load(conn)?;
+        latest_answer.extend(rows.into_iter().filter_map(|(p, id)| Some((p, id?))));
+    }
+    // Contact requests: id -> (participant, status).
+    let mut request_rows: HashMap<i64, (i64, String)> = HashMap::new();
+    for chunk in subjects_of(AlertKind::RequestWaiting).chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<(i64, i64, String)> = contact_requests::table
+            .filter(contact_requests::id.eq_any(chunk))
+            .select((
+                contact_requests::id,
+                contact_requests::participant_id,
+                contact_requests::status,
+            ))
+            .load(conn)?;
+        request_rows.extend(rows.into_iter().map(|(id, p, s)| (id, (p, s))));
+    }
+    Ok(causes
+        .iter()
+        .map(|cause| {
+            let pid = cause.participant_id;
+            match cause.kind {
+                AlertKind::FollowUpDue | AlertKind::FollowUpOverdue => {
+                    matches!(plans.get(&pid), Some((Some(due), status))
+                        if *due == cause.cause_at && status != closed)
+                }
+                AlertKind::NoEmployerContact => {
+                    open_cases.contains(&pid) && !contacted.contains(&pid)
+                }
+                AlertKind::InterviewWithoutOutcome => {
+                    matches!(cause.subject_id.and_then(|id| interview_rows.get(&id)),
+                        Some((p, status, ends_at))
+                        if *p == pid
+                            && (status == "scheduled" || status == "confirmed")
+                            && *ends_at == cause.cause_at)
+                }
+                AlertKind::MessageUnanswered => match cause.subject_id {
+                    Some(id) => latest_answer.get(&pid).is_none_or(|answer| *answer <= id),
+                    None => false,
+                },
+                AlertKind::RequestWaiting => {
+                    matches!(cause.subject_id.and_then(|id| request_rows.get(&id)),
+                        Some((p, status))
+                        if *p == pid && status == ContactRequestStatus::Open.as_str())
+                }
+                AlertKind::ParticipantWithdrew => true,
+            }
+        })
+        .collect())
 }
 
 /// An alert to raise: one occurrence of a cause, named by its dedupe key.
@@ -214,62 +290,124 @@ impl NewAlert {
     }
 }
 
-/// Raises the alert unless one with its dedupe key exists, and in the same transaction puts its
-/// notification in the outbox for the participant's current specialist. Returns the new alert's
-/// id, or `None` when this occurrence was already raised (by this or another scanner).
-pub fn raise(
+/// Raises each alert unless one with its dedupe key exists, and in the same transaction puts
+/// its notification in the outbox for the participant's current specialist and writes its event.
+/// A few statements for the whole list (the specialists, one insert of the alerts, one of their
+/// notifications, the events). Returns each new alert's id, in order, or `None` where this
+/// occurrence was already raised (by this or another scanner).
+pub fn raise_all(
     conn: &mut DbConnection,
-    new: &NewAlert,
+    new: &[NewAlert],
     now: NaiveDateTime,
-) -> Result<Option<i64>, StoreError> {
-    let cause = &new.cause;
-    let specialist: i64 = people::table
-        .find(cause.participant_id)
-        .select(people::specialist_id)
-        .first(conn)?;
-    let values = (
-        alerts::participant_id.eq(cause.participant_id),
-        alerts::staff_id.eq(specialist),
-        alerts::kind.eq(cause.kind.as_str()),
-        alerts::dedupe_key.eq(&new.dedupe_key),
-        alerts::subject_type.eq(cause.subject_type()),
-        alerts::subject_id.eq(cause.subject_id),
-        alerts::cause_at.eq(cause.cause_at),
-        alerts::status.eq(AlertStatus::Open.as_str()),
-        alerts::raised_at.eq(now),
-        alerts::updated_at.eq(now),
-    );
-    // Two scanners on PostgreSQL may reach the same occurrence at once: the unique key lets one
-    // insert and the other see nothing new, instead of failing its whole batch.
-    let id: Option<i64> = crate::per_backend!(conn, |c| diesel::insert_into(alerts::table)
-        .values(values)
-        .on_conflict(alerts::dedupe_key)
-        .do_nothing()
-        .returning(alerts::id)
-        .get_result(c)
-        .optional())?;
-    if let Some(id) = id {
-        deliver(conn, id, cause.participant_id, now)?;
-        webhooks::emit(
-            conn,
-            &Event::AlertRaised {
-                alert_id: id,
-                participant_id: cause.participant_id,
-                staff_id: specialist,
-                kind: cause.kind.as_str().to_owned(),
-                subject_type: cause.subject_type().map(str::to_owned),
-                subject_id: cause.subject_id,
-                raised_at: now,
-            },
-            now,
-        )?;
+) -> Result<Vec<Option<i64>>, StoreError> {
+    let mut raised = Vec::with_capacity(new.len());
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        raised.extend(raise_chunk(conn, chunk, now)?);
     }
-    Ok(id)
+    Ok(raised)
 }
 
-/// Puts one delivery of an alert in the outbox, to the participant's current specialist. The
-/// n-th delivery (a snoozed alert comes back) has its own dedupe key, `alert:{id}:{n}`; the
-/// payload carries ids only, the words are made when it is read or pushed.
+#[derive(QueryableByName)]
+struct Inserted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dedupe_key: String,
+}
+
+fn raise_chunk(
+    conn: &mut DbConnection,
+    new: &[NewAlert],
+    now: NaiveDateTime,
+) -> Result<Vec<Option<i64>>, StoreError> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let participant_ids: Vec<i64> = new.iter().map(|n| n.cause.participant_id).collect();
+    let specialists: HashMap<i64, i64> = people::table
+        .filter(people::id.eq_any(&participant_ids))
+        .select((people::id, people::specialist_id))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    // A participant that is gone raises nothing (a single raise used to fail on it alike).
+    let with_specialist: Vec<(&NewAlert, i64)> = new
+        .iter()
+        .filter_map(|n| Some((n, *specialists.get(&n.cause.participant_id)?)))
+        .collect();
+    if with_specialist.len() < new.len() {
+        return Err(StoreError::NotFound);
+    }
+    // Two scanners on PostgreSQL may reach the same occurrence at once: the unique key lets one
+    // insert and the other see nothing new, instead of failing its whole batch.
+    let sql = format!(
+        "INSERT INTO alerts (participant_id, staff_id, kind, dedupe_key, subject_type, subject_id, \
+         cause_at, status, raised_at, updated_at) VALUES {} \
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key",
+        bulk::values_rows(with_specialist.len(), 10)
+    );
+    let mut values = Vec::with_capacity(with_specialist.len() * 10);
+    for (n, specialist) in &with_specialist {
+        let cause = &n.cause;
+        values.extend([
+            Value::Int(cause.participant_id),
+            Value::Int(*specialist),
+            Value::Text(Some(cause.kind.as_str().to_owned())),
+            Value::Text(Some(n.dedupe_key.clone())),
+            Value::Text(cause.subject_type().map(str::to_owned)),
+            Value::OptInt(cause.subject_id),
+            Value::Time(Some(cause.cause_at)),
+            Value::Text(Some(AlertStatus::Open.as_str().to_owned())),
+            Value::Time(Some(now)),
+            Value::Time(Some(now)),
+        ]);
+    }
+    let inserted: HashMap<String, i64> = bulk::load::<Inserted>(conn, &sql, &values)?
+        .into_iter()
+        .map(|row| (row.dedupe_key, row.id))
+        .collect();
+    let ids: Vec<Option<i64>> = new
+        .iter()
+        .map(|n| inserted.get(&n.dedupe_key).copied())
+        .collect();
+    let mut deliveries = Vec::new();
+    let mut events = Vec::new();
+    for ((n, specialist), id) in with_specialist.iter().zip(&ids) {
+        let Some(id) = *id else { continue };
+        let cause = &n.cause;
+        // A new alert's first delivery (see `deliver`).
+        deliveries.push(delivery(id, *specialist, 1, now));
+        events.push(Event::AlertRaised {
+            alert_id: id,
+            participant_id: cause.participant_id,
+            staff_id: *specialist,
+            kind: cause.kind.as_str().to_owned(),
+            subject_type: cause.subject_type().map(str::to_owned),
+            subject_id: cause.subject_id,
+            raised_at: now,
+        });
+    }
+    notifications::enqueue_all(conn, &deliveries, now)?;
+    webhooks::emit_all(conn, &events, now)?;
+    Ok(ids)
+}
+
+/// The `n`-th delivery of an alert to the participant's current specialist. The n-th delivery
+/// (a snoozed alert comes back) has its own dedupe key, `alert:{id}:{n}`; the payload carries
+/// ids only, the words are made when it is read or pushed.
+fn delivery(alert_id: i64, specialist: i64, n: i64, now: NaiveDateTime) -> NewNotification {
+    NewNotification {
+        recipient: Recipient::Staff(specialist),
+        kind: NOTIFICATION_KIND,
+        dedupe_key: format!("alert:{alert_id}:{n}"),
+        subject: Some((SUBJECT, alert_id)),
+        payload: serde_json::json!({ "alert_id": alert_id }),
+        due_at: now,
+        expires_at: None,
+    }
+}
+
+/// Puts one more delivery of an alert in the outbox, to the participant's current specialist.
 fn deliver(
     conn: &mut DbConnection,
     alert_id: i64,
@@ -286,19 +424,7 @@ fn deliver(
         .filter(outbox::kind.eq(NOTIFICATION_KIND))
         .count()
         .get_result(conn)?;
-    notifications::enqueue(
-        conn,
-        &NewNotification {
-            recipient: Recipient::Staff(specialist),
-            kind: NOTIFICATION_KIND,
-            dedupe_key: format!("alert:{alert_id}:{}", earlier + 1),
-            subject: Some((SUBJECT, alert_id)),
-            payload: serde_json::json!({ "alert_id": alert_id }),
-            due_at: now,
-            expires_at: None,
-        },
-        now,
-    )?;
+    notifications::enqueue(conn, &delivery(alert_id, specialist, earlier + 1, now), now)?;
     Ok(())
 }
 
@@ -573,15 +699,16 @@ pub fn resolve_gone_for_participant(
         .filter(alerts::status.eq_any(ACTIVE))
         .select(Alert::as_select())
         .load(conn)?;
+    let with_cause: Vec<(i64, Cause)> = active
+        .iter()
+        .filter_map(|a| Some((a.id, a.cause()?)))
+        .collect();
+    let causes: Vec<Cause> = with_cause.iter().map(|(_, c)| *c).collect();
+    let present = causes_present(conn, &causes)?;
     let mut resolved = Vec::new();
-    for alert in active {
-        let Some(cause) = alert.cause() else {
-            continue;
-        };
-        if !cause_present(conn, &cause)?
-            && close(conn, alert.id, Resolution::CauseGone, None, None, now)?
-        {
-            resolved.push(alert.id);
+    for ((id, _), present) in with_cause.into_iter().zip(present) {
+        if !present && close(conn, id, Resolution::CauseGone, None, None, now)? {
+            resolved.push(id);
         }
     }
     Ok(resolved)
@@ -633,15 +760,4 @@ pub fn wake(
     }
     deliver(conn, alert.id, alert.participant_id, now)?;
     Ok(Woken::Delivered)
-}
-
-/// Whether a delivery of this alert is still worth pushing: only while the alert is open (not
-/// seen, put off or resolved since it was queued).
-pub fn wants_delivery(conn: &mut DbConnection, alert_id: i64) -> Result<bool, StoreError> {
-    let status: Option<String> = alerts::table
-        .find(alert_id)
-        .select(alerts::status)
-        .first(conn)
-        .optional()?;
-    Ok(status.as_deref() == Some(AlertStatus::Open.as_str()))
 }

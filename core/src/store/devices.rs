@@ -270,33 +270,72 @@ pub struct PushTarget {
     pub token: String,
 }
 
-/// The enabled devices of a person whose session is still live: where a push may go.
+/// The enabled devices of these people whose session is still live: where their pushes may go,
+/// each person's in device order. Two queries (participants', staff's) however many people.
 pub fn push_targets(
     conn: &mut DbConnection,
-    owner: Subject,
+    owners: &[Subject],
     now: NaiveDateTime,
-) -> Result<Vec<PushTarget>, StoreError> {
-    let mut query = devices::table
-        .inner_join(crate::schema::sessions::table)
-        .filter(devices::enabled.eq(true))
-        .filter(crate::schema::sessions::revoked_at.is_null())
-        .filter(crate::schema::sessions::refresh_expires_at.gt(now))
-        .select((devices::id, devices::platform, devices::token))
-        .order(devices::id)
-        .into_boxed();
-    query = match owner {
-        Subject::Participant(id) => query.filter(devices::participant_id.eq(id)),
-        Subject::Staff(id) => query.filter(devices::staff_id.eq(id)),
+) -> Result<std::collections::HashMap<Subject, Vec<PushTarget>>, StoreError> {
+    use crate::schema::sessions;
+    let mut targets: std::collections::HashMap<Subject, Vec<PushTarget>> =
+        std::collections::HashMap::new();
+    let mut participant_ids = Vec::new();
+    let mut staff_ids = Vec::new();
+    for owner in owners {
+        match owner {
+            Subject::Participant(id) => participant_ids.push(*id),
+            Subject::Staff(id) => staff_ids.push(*id),
+        }
+    }
+    participant_ids.sort_unstable();
+    participant_ids.dedup();
+    staff_ids.sort_unstable();
+    staff_ids.dedup();
+    let live = || {
+        devices::table
+            .inner_join(sessions::table)
+            .filter(devices::enabled.eq(true))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::refresh_expires_at.gt(now))
+            .select((
+                devices::participant_id,
+                devices::staff_id,
+                devices::id,
+                devices::platform,
+                devices::token,
+            ))
+            .order(devices::id)
     };
-    Ok(query
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(device_id, platform, token)| PushTarget {
+    type Row = (Option<i64>, Option<i64>, i64, String, String);
+    let mut rows: Vec<Row> = Vec::new();
+    for chunk in participant_ids.chunks(super::bulk::ROWS_PER_STATEMENT) {
+        rows.extend(
+            live()
+                .filter(devices::participant_id.eq_any(chunk))
+                .load::<Row>(conn)?,
+        );
+    }
+    for chunk in staff_ids.chunks(super::bulk::ROWS_PER_STATEMENT) {
+        rows.extend(
+            live()
+                .filter(devices::staff_id.eq_any(chunk))
+                .load::<Row>(conn)?,
+        );
+    }
+    for (participant, staff, device_id, platform, token) in rows {
+        let owner = match (participant, staff) {
+            (Some(id), _) => Subject::Participant(id),
+            (None, Some(id)) => Subject::Staff(id),
+            (None, None) => continue,
+        };
+        targets.entry(owner).or_default().push(PushTarget {
             device_id,
             platform,
             token,
-        })
-        .collect())
+        });
+    }
+    Ok(targets)
 }
 
 /// Stops pushing to a device the provider says is gone (uninstalled app, expired token).

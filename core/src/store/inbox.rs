@@ -4,11 +4,10 @@
 
 use super::interviews::{self, Interview};
 use super::messages;
+use super::notice_facts::{alert_id, interview_id, Facts};
 use super::notifications::{self, Notification, Recipient};
-use super::participants::{self, Caseload, Participant};
+use super::participants::{Caseload, Participant};
 use super::reassignments::SPECIALIST_CHANGED_KIND;
-use super::staff;
-use super::{alerts, contact_requests};
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::alerts::{self as alert_rules, AlertKind};
@@ -24,15 +23,6 @@ pub struct InboxItem {
     pub names_participant: Option<i64>,
 }
 
-const INTERVIEW: &str = "interview";
-
-fn interview_id(n: &Notification) -> Option<i64> {
-    match (n.subject_type.as_deref(), n.subject_id) {
-        (Some(INTERVIEW), Some(id)) => Some(id),
-        _ => n.payload_id("interview_id"),
-    }
-}
-
 fn facts(interview: &Interview, zone: &str) -> InterviewFacts {
     InterviewFacts {
         role: interview.role_title.clone(),
@@ -42,15 +32,24 @@ fn facts(interview: &Interview, zone: &str) -> InterviewFacts {
     }
 }
 
+/// A participant by id if `caseload` includes them (as `participants::get_in_caseload`).
+fn in_caseload(
+    known: &mut Facts,
+    id: i64,
+    caseload: Caseload,
+) -> Result<Option<Participant>, StoreError> {
+    Ok(known.participant(id)?.filter(|p| caseload.includes(p)))
+}
+
 /// What one notification to a participant says, from what is true now. Times are written in the
 /// participant's own time zone. The inbox and the worker's push use this same wording.
 pub fn participant_notice(
-    conn: &mut DbConnection,
+    known: &mut Facts,
     participant: &Participant,
     n: &Notification,
 ) -> Result<Notice, StoreError> {
     let interview = match interview_id(n) {
-        Some(id) => interviews::get_of(conn, participant.id, id).found()?,
+        Some(id) => known.interview_of(participant.id, id)?,
         None => None,
     };
     Ok(match (n.kind.as_str(), interview) {
@@ -62,7 +61,7 @@ pub fn participant_notice(
         }
         (messages::NEW_MESSAGE_KIND, _) => Notice::NewMessage,
         (SPECIALIST_CHANGED_KIND, _) => match n.payload_id("specialist_id") {
-            Some(id) => match staff::get(conn, id).found()? {
+            Some(id) => match known.staff(id)? {
                 Some(specialist) => Notice::NewSpecialist {
                     name: specialist.name,
                 },
@@ -77,22 +76,22 @@ pub fn participant_notice(
 /// What one notification to a staff member says, and the participant it names (only while that
 /// participant is in the reader's caseload). Times are written in the interview's time zone.
 pub fn staff_notice(
-    conn: &mut DbConnection,
+    known: &mut Facts,
     caseload: Caseload,
     n: &Notification,
 ) -> Result<(Notice, Option<i64>), StoreError> {
     if n.kind == alert_rules::NOTIFICATION_KIND {
-        return alert_notice(conn, caseload, n);
+        return alert_notice(known, caseload, n);
     }
     if n.kind != interviews::CANCELLED_KIND {
         return Ok((Notice::Other, None));
     }
     let participant = match n.payload_id("participant_id") {
-        Some(pid) => participants::get_in_caseload(conn, pid, caseload).found()?,
+        Some(pid) => in_caseload(known, pid, caseload)?,
         None => None,
     };
     let interview = match (&participant, interview_id(n)) {
-        (Some(p), Some(id)) => interviews::get_of(conn, p.id, id).found()?,
+        (Some(p), Some(id)) => known.interview_of(p.id, id)?,
         _ => None,
     };
     Ok(match (participant, interview) {
@@ -111,41 +110,29 @@ pub fn staff_notice(
 /// while they are in the reader's caseload (a reassigned participant's old alerts say their kind
 /// only). Times are written in the participant's time zone, an interview's in its own.
 fn alert_notice(
-    conn: &mut DbConnection,
+    known: &mut Facts,
     caseload: Caseload,
     n: &Notification,
 ) -> Result<(Notice, Option<i64>), StoreError> {
-    let id = match (n.subject_type.as_deref(), n.subject_id) {
-        (Some(alerts::SUBJECT), Some(id)) => Some(id),
-        _ => n.payload_id("alert_id"),
-    };
-    let Some(alert) = id
-        .map(|id| alerts::get(conn, id).found())
-        .transpose()?
-        .flatten()
-    else {
+    let Some(alert) = alert_id(n).map(|id| known.alert(id)).transpose()?.flatten() else {
         return Ok((Notice::Other, None));
     };
     let Some(kind) = alert.kind() else {
         return Ok((Notice::Other, None));
     };
-    let Some(participant) =
-        participants::get_in_caseload(conn, alert.participant_id, caseload).found()?
-    else {
+    let Some(participant) = in_caseload(known, alert.participant_id, caseload)? else {
         return Ok((Notice::AlertElsewhere(kind), None));
     };
     let interview = match (kind, alert.subject_id) {
-        (AlertKind::InterviewWithoutOutcome, Some(id)) => {
-            interviews::get_of(conn, participant.id, id)
-                .found()?
-                .map(|i| facts(&i, &i.time_zone))
-        }
+        (AlertKind::InterviewWithoutOutcome, Some(id)) => known
+            .interview_of(participant.id, id)?
+            .map(|i| facts(&i, &i.time_zone)),
         _ => None,
     };
     let request = match (kind, alert.subject_id) {
-        (AlertKind::RequestWaiting, Some(id)) => contact_requests::get(conn, participant.id, id)
-            .found()?
-            .and_then(|r| ContactRequestKind::parse(&r.request.kind)),
+        (AlertKind::RequestWaiting, Some(id)) => known
+            .request_of(participant.id, id)?
+            .and_then(|r| ContactRequestKind::parse(&r.kind)),
         _ => None,
     };
     let facts = AlertFacts {
@@ -162,7 +149,7 @@ fn alert_notice(
     Ok((Notice::Alert(facts), Some(participant.id)))
 }
 
-/// A participant's inbox, newest first.
+/// A participant's inbox, newest first; the page's facts are read in a few queries.
 pub fn for_participant(
     conn: &mut DbConnection,
     participant: &Participant,
@@ -170,9 +157,11 @@ pub fn for_participant(
     limit: i64,
 ) -> Result<Page<InboxItem>, StoreError> {
     let page = notifications::inbox(conn, Recipient::Participant(participant.id), after, limit)?;
+    let mut known = Facts::new(conn);
+    known.preload(&page.items)?;
     let mut items = Vec::with_capacity(page.items.len());
     for n in page.items {
-        let notice = participant_notice(conn, participant, &n)?;
+        let notice = participant_notice(&mut known, participant, &n)?;
         items.push(InboxItem {
             notification: n,
             notice,
@@ -185,7 +174,7 @@ pub fn for_participant(
     })
 }
 
-/// A staff member's inbox, newest first.
+/// A staff member's inbox, newest first; the page's facts are read in a few queries.
 pub fn for_staff(
     conn: &mut DbConnection,
     staff_id: i64,
@@ -194,9 +183,11 @@ pub fn for_staff(
     limit: i64,
 ) -> Result<Page<InboxItem>, StoreError> {
     let page = notifications::inbox(conn, Recipient::Staff(staff_id), after, limit)?;
+    let mut known = Facts::new(conn);
+    known.preload(&page.items)?;
     let mut items = Vec::with_capacity(page.items.len());
     for n in page.items {
-        let (notice, names_participant) = staff_notice(conn, caseload, &n)?;
+        let (notice, names_participant) = staff_notice(&mut known, caseload, &n)?;
         items.push(InboxItem {
             notification: n,
             notice,
@@ -207,19 +198,4 @@ pub fn for_staff(
         items,
         next_after: page.next_after,
     })
-}
-
-/// `StoreError::NotFound` as `None`: a subject that is gone, or not this reader's to see.
-trait Found<T> {
-    fn found(self) -> Result<Option<T>, StoreError>;
-}
-
-impl<T> Found<T> for Result<T, StoreError> {
-    fn found(self) -> Result<Option<T>, StoreError> {
-        match self {
-            Ok(v) => Ok(Some(v)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
 }

@@ -288,13 +288,3 @@ pub fn answered(conn: &mut DbConnection, participant_id: i64) -> Result<usize, S
     .set(messages::answer_due_at.eq(None::<NaiveDateTime>))
     .execute(conn)?)
 }
-
-/// Whether a message is still unread by its reader (false when it is read or gone).
-pub fn is_unread(conn: &mut DbConnection, message_id: i64) -> Result<bool, StoreError> {
-    Ok(messages::table
-        .find(message_id)
-        .select(messages::read_at)
-        .first::<Option<NaiveDateTime>>(conn)
-        .optional()?
-        .is_some_and(|read_at| read_at.is_none()))
-}

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::bulk::{self, Value};
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::schema::notifications;
@@ -72,33 +73,47 @@ pub fn enqueue(
     new: &NewNotification,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        notifications::table.filter(notifications::dedupe_key.eq(&new.dedupe_key)),
-    ))
-    .get_result(conn)?;
-    if exists {
-        return Ok(false);
+    Ok(enqueue_all(conn, std::slice::from_ref(new), now)? == 1)
+}
+
+/// Writes each notification unless one with its dedupe key exists, in one statement per few
+/// hundred; returns how many were written.
+pub fn enqueue_all(
+    conn: &mut DbConnection,
+    new: &[NewNotification],
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let mut written = 0;
+    for chunk in new.chunks(bulk::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO notifications (recipient_kind, recipient_id, kind, dedupe_key, subject_type, \
+             subject_id, payload, due_at, expires_at, status, attempts, next_attempt_at, created_at, \
+             updated_at) VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
+            bulk::values_rows(chunk.len(), 14)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 14);
+        for n in chunk {
+            let (recipient_kind, recipient_id) = n.recipient.parts();
+            values.extend([
+                Value::Text(Some(recipient_kind.to_owned())),
+                Value::Int(recipient_id),
+                Value::Text(Some(n.kind.to_owned())),
+                Value::Text(Some(n.dedupe_key.clone())),
+                Value::Text(n.subject.map(|s| s.0.to_owned())),
+                Value::OptInt(n.subject.map(|s| s.1)),
+                Value::Text(Some(n.payload.to_string())),
+                Value::Time(Some(n.due_at)),
+                Value::Time(n.expires_at),
+                Value::Text(Some("pending".to_owned())),
+                Value::Int(0),
+                Value::Time(Some(n.due_at)),
+                Value::Time(Some(now)),
+                Value::Time(Some(now)),
+            ]);
+        }
+        written += bulk::execute(conn, &sql, &values)?;
     }
-    let (recipient_kind, recipient_id) = new.recipient.parts();
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::recipient_kind.eq(recipient_kind),
-            notifications::recipient_id.eq(recipient_id),
-            notifications::kind.eq(new.kind),
-            notifications::dedupe_key.eq(&new.dedupe_key),
-            notifications::subject_type.eq(new.subject.map(|s| s.0)),
-            notifications::subject_id.eq(new.subject.map(|s| s.1)),
-            notifications::payload.eq(new.payload.to_string()),
-            notifications::due_at.eq(new.due_at),
-            notifications::expires_at.eq(new.expires_at),
-            notifications::status.eq("pending"),
-            notifications::attempts.eq(0),
-            notifications::next_attempt_at.eq(new.due_at),
-            notifications::created_at.eq(now),
-            notifications::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    Ok(written)
 }
 
 /// Cancels the not-yet-sent notifications of one kind about one subject (an interview moved or

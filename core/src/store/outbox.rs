@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
+use super::bulk::{self, numbered, Value};
 use super::interviews::REMINDER_KIND;
 use super::{webhooks, StoreError};
 use crate::db::DbConnection;
@@ -166,21 +167,6 @@ where
     })
 }
 
-/// PostgreSQL numbers its placeholders: `?` becomes `$1`, `$2`, ...
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// How a claimed notification ended up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settled {
@@ -203,102 +189,106 @@ pub fn settle(
     settled: &Settled,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let held = notifications::table
-        .filter(notifications::id.eq(id))
-        .filter(notifications::status.eq("in_flight"))
-        .filter(notifications::lease_owner.eq(owner));
-    let clear = (
-        notifications::lease_owner.eq(None::<String>),
-        notifications::lease_expires_at.eq(None::<NaiveDateTime>),
-        notifications::updated_at.eq(now),
-    );
-    let changed = match settled {
-        Settled::Sent => diesel::update(held)
-            .set((
-                clear,
-                notifications::status.eq("sent"),
-                notifications::sent_at.eq(now),
-                notifications::last_error.eq(None::<String>),
-            ))
-            .execute(conn)?,
-        Settled::Retry { at, error } => diesel::update(held)
-            .set((
-                clear,
-                notifications::status.eq("pending"),
-                notifications::next_attempt_at.eq(at),
-                notifications::last_error.eq(error),
-            ))
-            .execute(conn)?,
-        Settled::Failed { error } => diesel::update(held)
-            .set((
-                clear,
-                notifications::status.eq("failed"),
-                notifications::last_error.eq(error),
-            ))
-            .execute(conn)?,
-        Settled::Dropped { reason } => diesel::update(held)
-            .set((
-                clear,
-                notifications::status.eq("cancelled"),
-                notifications::last_error.eq(reason),
-            ))
-            .execute(conn)?,
-    };
-    if changed == 1 {
-        reminder_result_event(conn, id, settled, now)?;
+    Ok(!settle_all(conn, owner, &[(id, settled.clone())], now)?.is_empty())
+}
+
+/// A settled row, with what a reminder's result event says.
+#[derive(QueryableByName)]
+struct SettledRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    recipient_id: i64,
+    #[diesel(sql_type = Text)]
+    payload: String,
+    #[diesel(sql_type = Timestamp)]
+    due_at: NaiveDateTime,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+}
+
+/// Records how each of these notifications ended, in one statement per few hundred, for those
+/// `owner` still holds; returns the ids recorded. The others' leases passed to another worker,
+/// whose result stands.
+pub fn settle_all(
+    conn: &mut DbConnection,
+    owner: &str,
+    settled: &[(i64, Settled)],
+    now: NaiveDateTime,
+) -> Result<Vec<i64>, StoreError> {
+    let mut kept = Vec::with_capacity(settled.len());
+    for chunk in settled.chunks(bulk::ROWS_PER_STATEMENT) {
+        // (id, status, next attempt, last error, sent at): a column left NULL keeps its value,
+        // except the error, which a sent notification clears.
+        let sql = format!(
+            "UPDATE notifications SET status = v.column2, \
+             next_attempt_at = COALESCE(v.column3, next_attempt_at), last_error = v.column4, \
+             sent_at = COALESCE(v.column5, sent_at), lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = ? FROM (VALUES {}) AS v \
+             WHERE notifications.id = v.column1 AND notifications.status = 'in_flight' \
+             AND notifications.lease_owner = ? \
+             RETURNING id, kind, recipient_id, payload, due_at, attempts",
+            bulk::values_rows(chunk.len(), 5)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 5 + 2);
+        values.push(Value::Time(Some(now)));
+        for (id, how) in chunk {
+            let (status, next, error, sent_at) = match how {
+                Settled::Sent => ("sent", None, None, Some(now)),
+                Settled::Retry { at, error } => ("pending", Some(*at), Some(error), None),
+                Settled::Failed { error } => ("failed", None, Some(error), None),
+                Settled::Dropped { reason } => ("cancelled", None, Some(reason), None),
+            };
+            values.extend([
+                Value::Int(*id),
+                Value::Text(Some(status.to_owned())),
+                Value::Time(next),
+                Value::Text(error.cloned()),
+                Value::Time(sent_at),
+            ]);
+        }
+        values.push(Value::Text(Some(owner.to_owned())));
+        let rows: Vec<SettledRow> = bulk::load(conn, &sql, &values)?;
+        let how: std::collections::HashMap<i64, &Settled> =
+            chunk.iter().map(|(id, how)| (*id, how)).collect();
+        let events: Vec<Event> = rows
+            .iter()
+            .filter_map(|row| reminder_result_event(row, how.get(&row.id)?))
+            .collect();
+        webhooks::emit_all(conn, &events, now)?;
+        kept.extend(rows.iter().map(|row| row.id));
     }
-    Ok(changed == 1)
+    Ok(kept)
 }
 
 /// A reminder's final result is an event for integrations (`reminder.delivered`,
 /// `reminder.failed`), written with the result. A retry is not final, and a dropped reminder
 /// (expired, or its interview gone) was never meant to arrive.
-fn reminder_result_event(
-    conn: &mut DbConnection,
-    id: i64,
-    settled: &Settled,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
+fn reminder_result_event(row: &SettledRow, settled: &Settled) -> Option<Event> {
     let delivered = match settled {
         Settled::Sent => true,
         Settled::Failed { .. } => false,
-        Settled::Retry { .. } | Settled::Dropped { .. } => return Ok(()),
+        Settled::Retry { .. } | Settled::Dropped { .. } => return None,
     };
-    let (kind, participant_id, payload, due_at, attempts): (
-        String,
-        i64,
-        String,
-        NaiveDateTime,
-        i32,
-    ) = notifications::table
-        .find(id)
-        .select((
-            notifications::kind,
-            notifications::recipient_id,
-            notifications::payload,
-            notifications::due_at,
-            notifications::attempts,
-        ))
-        .first(conn)?;
-    if kind != REMINDER_KIND {
-        return Ok(());
+    if row.kind != REMINDER_KIND {
+        return None;
     }
-    let payload: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
     let facts = ReminderFacts {
-        notification_id: id,
-        participant_id,
+        notification_id: row.id,
+        participant_id: row.recipient_id,
         interview_id: payload["interview_id"].as_i64(),
         offset_minutes: payload["offset_minutes"].as_i64(),
-        due_at,
-        attempts,
+        due_at: row.due_at,
+        attempts: row.attempts,
     };
-    let event = if delivered {
+    Some(if delivered {
         Event::ReminderDelivered(facts)
     } else {
         Event::ReminderFailed(facts)
-    };
-    webhooks::emit(conn, &event, now)?;
-    Ok(())
+    })
 }
 
 /// Gives back every notification `owner` still holds (a graceful stop).
@@ -335,32 +325,59 @@ pub(crate) fn release_leased(
     })
 }
 
-/// Records that a push to each of these devices is about to be sent (`attempting`), before it
-/// is sent: if the worker dies before it learns the provider's answer, the worker that takes the
-/// notification over sees the attempt and does not push to that device again. Returns the
-/// delivery ids, in the order of `targets`.
+/// A push about to be sent: to this device, for this notification.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub notification_id: i64,
+    pub device_id: i64,
+    pub platform: &'static str,
+}
+
+/// A push recorded as `attempting`.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Attempt {
+    #[diesel(sql_type = BigInt)]
+    pub delivery_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub notification_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub device_id: Option<i64>,
+}
+
+/// Records that each of these pushes is about to be sent (`attempting`), before it is sent: if
+/// the worker dies before it learns the provider's answer, the worker that takes the
+/// notification over sees the attempt and does not push to that device again. Only pushes of
+/// notifications `owner` still holds are recorded, and only those may be sent: a worker that lost
+/// a lease pushes nothing more for it. Returns the attempts recorded, in no particular order.
 pub fn begin_attempts(
     conn: &mut DbConnection,
-    notification_id: i64,
-    targets: &[(i64, &'static str)],
+    owner: &str,
+    planned: &[Planned],
     now: NaiveDateTime,
-) -> Result<Vec<i64>, StoreError> {
-    let mut ids = Vec::with_capacity(targets.len());
-    for (device_id, platform) in targets {
-        ids.push(
-            diesel::insert_into(deliveries::table)
-                .values((
-                    deliveries::notification_id.eq(notification_id),
-                    deliveries::device_id.eq(Some(*device_id)),
-                    deliveries::platform.eq(*platform),
-                    deliveries::outcome.eq("attempting"),
-                    deliveries::attempted_at.eq(now),
-                ))
-                .returning(deliveries::id)
-                .get_result(conn)?,
+) -> Result<Vec<Attempt>, StoreError> {
+    let mut attempts = Vec::with_capacity(planned.len());
+    for chunk in planned.chunks(bulk::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO deliveries (notification_id, device_id, platform, outcome, attempted_at) \
+             SELECT v.column1, v.column2, v.column3, 'attempting', ? FROM (VALUES {}) AS v \
+             JOIN notifications ON notifications.id = v.column1 \
+             WHERE notifications.status = 'in_flight' AND notifications.lease_owner = ? \
+             RETURNING id AS delivery_id, notification_id, device_id",
+            bulk::values_rows(chunk.len(), 3)
         );
+        let mut values = Vec::with_capacity(chunk.len() * 3 + 2);
+        values.push(Value::Time(Some(now)));
+        for p in chunk {
+            values.extend([
+                Value::Int(p.notification_id),
+                Value::Int(p.device_id),
+                Value::Text(Some(p.platform.to_owned())),
+            ]);
+        }
+        values.push(Value::Text(Some(owner.to_owned())));
+        attempts.extend(bulk::load::<Attempt>(conn, &sql, &values)?);
     }
-    Ok(ids)
+    Ok(attempts)
 }
 
 /// The provider's answer to one attempt.
@@ -372,40 +389,63 @@ pub struct AttemptResult {
     pub error: Option<String>,
 }
 
+/// Records the providers' answers, in one statement per few hundred.
 pub fn finish_attempts(
     conn: &mut DbConnection,
     results: &[AttemptResult],
 ) -> Result<(), StoreError> {
-    for r in results {
-        diesel::update(deliveries::table.find(r.delivery_id))
-            .set((
-                deliveries::outcome.eq(r.outcome),
-                deliveries::provider_message_id.eq(r.provider_message_id.as_deref()),
-                deliveries::error.eq(r.error.as_deref()),
-            ))
-            .execute(conn)?;
+    for chunk in results.chunks(bulk::ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE deliveries SET outcome = v.column2, provider_message_id = v.column3, \
+             error = v.column4 FROM (VALUES {}) AS v WHERE deliveries.id = v.column1",
+            bulk::values_rows(chunk.len(), 4)
+        );
+        let values: Vec<Value> = chunk
+            .iter()
+            .flat_map(|r| {
+                [
+                    Value::Int(r.delivery_id),
+                    Value::Text(Some(r.outcome.to_owned())),
+                    Value::Text(r.provider_message_id.clone()),
+                    Value::Text(r.error.clone()),
+                ]
+            })
+            .collect();
+        bulk::execute(conn, &sql, &values)?;
     }
     Ok(())
 }
 
-/// Devices a previous holder of this notification began pushing to and never heard back from
-/// (it died mid-send). They are marked `in_doubt` and returned: the new holder does not push to
-/// them again, preferring a possibly missed push (the in-app inbox has it) to a certain double.
+/// Devices previous holders of these notifications began pushing to and never heard back from
+/// (they died mid-send), as (notification, device). They are marked `in_doubt` and returned: the
+/// new holder does not push to them again, preferring a possibly missed push (the in-app inbox
+/// has it) to a certain double.
 pub fn take_over_in_doubt(
     conn: &mut DbConnection,
-    notification_id: i64,
-) -> Result<Vec<i64>, StoreError> {
-    let in_doubt = deliveries::table
-        .filter(deliveries::notification_id.eq(notification_id))
-        .filter(deliveries::outcome.eq("attempting"));
-    let devices: Vec<Option<i64>> = in_doubt.select(deliveries::device_id).load(conn)?;
-    diesel::update(in_doubt)
-        .set((
-            deliveries::outcome.eq("in_doubt"),
-            deliveries::error.eq("the sending worker stopped before the provider answered"),
-        ))
-        .execute(conn)?;
-    Ok(devices.into_iter().flatten().collect())
+    notification_ids: &[i64],
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut taken = Vec::new();
+    for chunk in notification_ids.chunks(bulk::ROWS_PER_STATEMENT) {
+        let in_doubt = || {
+            deliveries::table
+                .filter(deliveries::notification_id.eq_any(chunk))
+                .filter(deliveries::outcome.eq("attempting"))
+        };
+        let rows: Vec<(i64, Option<i64>)> = in_doubt()
+            .select((deliveries::notification_id, deliveries::device_id))
+            .load(conn)?;
+        if rows.is_empty() {
+            continue;
+        }
+        diesel::update(in_doubt())
+            .set((
+                deliveries::outcome.eq("in_doubt"),
+                deliveries::error.eq("the sending worker stopped before the provider answered"),
+            ))
+            .execute(conn)?;
+        taken.extend(rows.into_iter().filter_map(|(n, d)| Some((n, d?))));
+    }
+    Ok(taken)
 }
 
 /// The queue at a glance, for `/metrics`.
@@ -444,17 +484,4 @@ pub fn stats(conn: &mut DbConnection, now: NaiveDateTime) -> Result<QueueStats, 
             .get_result(conn)?,
         oldest_due_seconds: oldest.map_or(0, |at| (now - at).num_seconds().max(0)),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            numbered("a = ? AND b = ? LIMIT ?"),
-            "a = $1 AND b = $2 LIMIT $3"
-        );
-    }
 }

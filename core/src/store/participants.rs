@@ -99,6 +99,16 @@ impl Caseload {
             Caseload::Nobody => Box::new(participants::id.lt(0)),
         }
     }
+
+    /// The same rule for a participant already loaded (the worker words a batch of pushes
+    /// from participants it loaded at once); it must say what `condition` says.
+    pub fn includes(self, participant: &Participant) -> bool {
+        match self {
+            Caseload::OfSpecialist(id) => participant.specialist_id == id,
+            Caseload::OfTeam(team) => participant.team_id == team,
+            Caseload::Nobody => false,
+        }
+    }
 }
 
 /// Enrols a participant (the enrolment's webhook event is written here, in its transaction).

@@ -11,7 +11,7 @@ use crate::domain::Role;
 use crate::schema::{participants, sessions, staff, used_refresh_tokens};
 
 /// Whose session it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subject {
     Staff(i64),
     Participant(i64),

@@ -274,7 +274,43 @@ pub fn emit(
     event: &Event,
     now: NaiveDateTime,
 ) -> Result<Option<String>, StoreError> {
-    let event_type = event.event_type().as_str();
+    Ok(emit_all(conn, std::slice::from_ref(event), now)?
+        .into_iter()
+        .next()
+        .flatten())
+}
+
+/// [`emit`] for many events at once: the subscribed endpoints are read once per event type.
+pub fn emit_all(
+    conn: &mut DbConnection,
+    events: &[Event],
+    now: NaiveDateTime,
+) -> Result<Vec<Option<String>>, StoreError> {
+    let mut subscribers: std::collections::HashMap<&str, Vec<i64>> =
+        std::collections::HashMap::new();
+    let mut ids = Vec::with_capacity(events.len());
+    for event in events {
+        let event_type = event.event_type().as_str();
+        if !subscribers.contains_key(event_type) {
+            let endpoints = subscribed_endpoints(conn, event_type)?;
+            subscribers.insert(event_type, endpoints);
+        }
+        let endpoints = subscribers.get(event_type).map_or(&[][..], Vec::as_slice);
+        if endpoints.is_empty() {
+            ids.push(None);
+            continue;
+        }
+        let (event_id, row) = record_event(conn, event_type, event.data(), now)?;
+        for endpoint in endpoints {
+            queue_delivery(conn, row, *endpoint, now)?;
+        }
+        ids.push(Some(event_id));
+    }
+    Ok(ids)
+}
+
+/// The active endpoints subscribed to `event_type`.
+fn subscribed_endpoints(conn: &mut DbConnection, event_type: &str) -> Result<Vec<i64>, StoreError> {
     let subscribed = webhook_subscriptions::table
         .inner_join(webhook_endpoints::table)
         .filter(webhook_subscriptions::event_type.eq(event_type))
@@ -284,18 +320,10 @@ pub fn emit(
     // administrator deleting one meanwhile waits, and its cascade takes the new delivery along,
     // instead of the change that caused the event failing on a foreign key. SQLite writers take
     // turns, so nothing can slip in between.
-    let endpoints: Vec<i64> = match conn {
+    Ok(match conn {
         DbConnection::Postgresql(pg) => subscribed.for_key_share().load(pg)?,
         DbConnection::Sqlite(lite) => subscribed.load(lite)?,
-    };
-    if endpoints.is_empty() {
-        return Ok(None);
-    }
-    let (event_id, row) = record_event(conn, event_type, event.data(), now)?;
-    for endpoint in endpoints {
-        queue_delivery(conn, row, endpoint, now)?;
-    }
-    Ok(Some(event_id))
+    })
 }
 
 /// A test event for one endpoint, whatever it subscribes to and whatever its status: the
