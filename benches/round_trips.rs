@@ -15,7 +15,7 @@
 //! On PostgreSQL a fresh database is created next to the one named and dropped afterwards. The
 //! counts do not depend on the build profile. It prints figures and asserts nothing.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::sync::{Mutex, PoisonError};
 
@@ -41,12 +41,27 @@ enum Event {
 }
 
 static EVENTS: Mutex<Vec<Event>> = Mutex::new(Vec::new());
+/// The SQL of every statement any connection has kept prepared since the start.
+static PREPARED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 fn record(event: Event) {
+    if let Event::Prepared(sql) = &event {
+        PREPARED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(sql.clone());
+    }
     EVENTS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(event);
+}
+
+fn ever_prepared() -> BTreeSet<String> {
+    PREPARED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 fn take_events() -> Vec<Event> {
@@ -346,16 +361,10 @@ async fn run(url: &str) -> anyhow::Result<()> {
         for n in 0..REQUESTS {
             scenario.send(&api, &token, n).await?;
         }
-        // Every statement prepared so far, on any connection, is kept prepared.
-        let prepared: HashSet<String> = take_events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Prepared(sql) => Some(sql),
-                Event::Statement(_) => None,
-            })
-            .collect();
         let mut last = Vec::new();
         for n in REQUESTS..2 * REQUESTS {
+            // Whatever was prepared once stays prepared on its connection.
+            let prepared = ever_prepared();
             let _ = take_events();
             scenario.send(&api, &token, n).await?;
             last = take_events();
@@ -392,7 +401,7 @@ async fn run(url: &str) -> anyhow::Result<()> {
                 );
             }
         }
-        listings.push((scenario.name(), last, prepared));
+        listings.push((scenario.name(), last, ever_prepared()));
     }
     println!("(total = statements = round trips to the database; unprepd = statements whose SQL diesel cannot keep prepared; prepare = statements prepared during the request)");
     for (name, events, prepared) in listings {

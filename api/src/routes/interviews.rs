@@ -7,7 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use ips_core::db::read_transaction;
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
 use ips_core::domain::{Language, Role};
@@ -463,7 +462,8 @@ async fn create(
                 updated_at: at,
             },
         )?;
-        interviews::replan_reminders(
+        // A new interview has no reminders yet: the planned ones are all it has.
+        let reminders = interviews::plan_reminders(
             conn,
             &interview,
             &ReminderSettings::of(&participant),
@@ -476,7 +476,10 @@ async fn create(
             participant.id,
             Some(interview.id),
         )?;
-        Ok(Ok(view(conn, interview)?))
+        Ok(Ok(InterviewView::new(
+            interview,
+            reminders.into_iter().map(utc).collect(),
+        )))
     })
     .await?;
     // The headers follow from the body, so a replayed answer carries them too.
@@ -724,12 +727,11 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
         ),
     };
     let page = match asker {
-        // A participant's own list writes nothing: a read-only transaction, which does not
-        // queue behind writers the way a write transaction does on SQLite.
+        // A participant's own list writes nothing, and is one statement: no transaction.
         Asker::Participant(id) => {
             state
                 .db
-                .run(move |conn| read_transaction(conn, |conn| page_of(conn, id, after, limit)))
+                .run(move |conn| page_of(conn, id, after, limit))
                 .await?
         }
         // Staff reading a participant's interviews is audited, so theirs is a write.
@@ -747,8 +749,7 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One page of a participant's interviews with their pending reminders, in a fixed number of
-/// queries however long the page is.
+/// One page of a participant's interviews with their pending reminders (one statement).
 fn page_of(
     conn: &mut DbConnection,
     participant_id: i64,
@@ -756,13 +757,11 @@ fn page_of(
     limit: i64,
 ) -> Result<InterviewPage, StoreError> {
     let (found, next) = interviews::list(conn, participant_id, after, limit, now())?;
-    let ids: Vec<i64> = found.iter().map(|i| i.id).collect();
-    let mut reminders = interviews::pending_reminders_of(conn, &ids)?;
     let items = found
         .into_iter()
-        .map(|i| {
-            let pending = reminders.remove(&i.id).unwrap_or_default();
-            InterviewView::new(i, pending)
+        .map(|listed| {
+            let reminders = listed.reminders.into_iter().map(utc).collect();
+            InterviewView::new(listed.interview, reminders)
         })
         .collect();
     Ok(InterviewPage {

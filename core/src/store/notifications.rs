@@ -66,39 +66,83 @@ impl Notification {
     }
 }
 
-/// Writes the notification unless one with its dedupe key exists; true when written.
+/// A notification as stored, before the worker has touched it.
+#[derive(Insertable)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
+struct NewRow<'a> {
+    recipient_kind: &'static str,
+    recipient_id: i64,
+    kind: &'static str,
+    dedupe_key: &'a str,
+    subject_type: Option<&'static str>,
+    subject_id: Option<i64>,
+    payload: String,
+    due_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    status: &'static str,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewRow<'a> {
+    fn of(new: &'a NewNotification, now: NaiveDateTime) -> Self {
+        let (recipient_kind, recipient_id) = new.recipient.parts();
+        NewRow {
+            recipient_kind,
+            recipient_id,
+            kind: new.kind,
+            dedupe_key: &new.dedupe_key,
+            subject_type: new.subject.map(|s| s.0),
+            subject_id: new.subject.map(|s| s.1),
+            payload: new.payload.to_string(),
+            due_at: new.due_at,
+            expires_at: new.expires_at,
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: new.due_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Writes the notification unless one with its dedupe key exists; true when written. One
+/// statement (`ON CONFLICT DO NOTHING`, per backend: the combined connection cannot say it).
 pub fn enqueue(
     conn: &mut DbConnection,
     new: &NewNotification,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    let exists: bool = diesel::select(diesel::dsl::exists(
-        notifications::table.filter(notifications::dedupe_key.eq(&new.dedupe_key)),
-    ))
-    .get_result(conn)?;
-    if exists {
-        return Ok(false);
+    let row = NewRow::of(new, now);
+    let written = crate::per_backend!(conn, |c| diesel::insert_into(notifications::table)
+        .values(&row)
+        .on_conflict(notifications::dedupe_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(written == 1)
+}
+
+/// [`enqueue`] for several notifications in one statement; returns the due times of those
+/// written (a dedupe key already present writes nothing).
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    new: &[NewNotification],
+    now: NaiveDateTime,
+) -> Result<Vec<NaiveDateTime>, StoreError> {
+    if new.is_empty() {
+        return Ok(Vec::new());
     }
-    let (recipient_kind, recipient_id) = new.recipient.parts();
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::recipient_kind.eq(recipient_kind),
-            notifications::recipient_id.eq(recipient_id),
-            notifications::kind.eq(new.kind),
-            notifications::dedupe_key.eq(&new.dedupe_key),
-            notifications::subject_type.eq(new.subject.map(|s| s.0)),
-            notifications::subject_id.eq(new.subject.map(|s| s.1)),
-            notifications::payload.eq(new.payload.to_string()),
-            notifications::due_at.eq(new.due_at),
-            notifications::expires_at.eq(new.expires_at),
-            notifications::status.eq("pending"),
-            notifications::attempts.eq(0),
-            notifications::next_attempt_at.eq(new.due_at),
-            notifications::created_at.eq(now),
-            notifications::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    let rows: Vec<NewRow<'_>> = new.iter().map(|n| NewRow::of(n, now)).collect();
+    Ok(crate::per_backend!(conn, |c| diesel::insert_into(
+        notifications::table
+    )
+    .values(&rows)
+    .on_conflict(notifications::dedupe_key)
+    .do_nothing()
+    .returning(notifications::due_at)
+    .get_results(c))?)
 }
 
 /// Cancels the not-yet-sent notifications of one kind about one subject (an interview moved or
@@ -137,31 +181,6 @@ pub fn pending_for_subject(
         .order(notifications::due_at)
         .select((notifications::id, notifications::due_at))
         .load(conn)?)
-}
-
-/// Pending notifications of one kind about several subjects of one type, by subject and then
-/// soonest first: one query for a whole page of interviews rather than one per interview.
-pub fn pending_for_subjects(
-    conn: &mut DbConnection,
-    kind: &str,
-    subject_type: &str,
-    subject_ids: &[i64],
-) -> Result<Vec<(i64, NaiveDateTime)>, StoreError> {
-    if subject_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Option<i64>, NaiveDateTime)> = notifications::table
-        .filter(notifications::kind.eq(kind))
-        .filter(notifications::subject_type.eq(subject_type))
-        .filter(notifications::subject_id.eq_any(subject_ids))
-        .filter(notifications::status.eq("pending"))
-        .order((notifications::subject_id, notifications::due_at))
-        .select((notifications::subject_id, notifications::due_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, at)| id.map(|id| (id, at)))
-        .collect())
 }
 
 /// Cancels everything still to be sent to one person (a participant who withdrew).
