@@ -7,6 +7,9 @@
 //! first time on a connection is one more). Transaction control (`BEGIN`, `COMMIT`) and the pool's
 //! connection check (`SELECT 1`) are counted apart, and so are statements diesel cannot keep
 //! prepared (their SQL changes with their input, so PostgreSQL parses and plans them every time).
+//! It measures twice: with the authentication cache as configured by default, where a token used
+//! a moment ago costs no statement, and with it off (`IPS_AUTH_CACHE_SECONDS=0`), as for the first
+//! request of a token.
 //!
 //!   cargo bench --bench round_trips                                   # SQLite in a temp directory
 //!   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench round_trips
@@ -318,13 +321,17 @@ fn kind_of(sql: &str) -> Kind {
     }
 }
 
-async fn run(url: &str) -> anyhow::Result<()> {
+/// Starts the API on `db` with the benchmark's settings; `auth_cache_seconds` as given.
+fn serve(
+    db: &Db,
+    url: &str,
+    auth_cache_seconds: u64,
+) -> anyhow::Result<(Api, actix_web::dev::ServerHandle)> {
     let mut config = Config::defaults();
     config.database_url = SecretString::from(url.to_owned());
     config.database_pool_size = 4;
     config.http_workers = 1;
-    let db = Db::connect(url, config.database_pool_size)?;
-    db.migrate()?;
+    config.auth_cache_seconds = auth_cache_seconds;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let running = ips_api::build_server(listener, ips_api::AppState::new(db.clone(), config))?;
     let api = Api {
@@ -333,6 +340,15 @@ async fn run(url: &str) -> anyhow::Result<()> {
     };
     let handle = running.handle.clone();
     tokio::spawn(running.server);
+    Ok((api, handle))
+}
+
+async fn run(url: &str) -> anyhow::Result<()> {
+    let db = Db::connect(url, 4)?;
+    db.migrate()?;
+    let defaults = Config::defaults().auth_cache_seconds;
+    let (api, handle) = serve(&db, url, defaults)?;
+    let (uncached, uncached_handle) = serve(&db, url, 0)?;
     let token = seed(&api, &db).await?;
     api.send(
         reqwest::Method::PUT,
@@ -341,13 +357,43 @@ async fn run(url: &str) -> anyhow::Result<()> {
         Some(preferences()),
     )
     .await?;
-
     let backend = if url.starts_with("postgres") {
         "PostgreSQL"
     } else {
         "SQLite"
     };
-    println!("== statements per request ({backend}; {REQUESTS} requests each, one at a time, after as many to warm up)");
+    let cache = format!("IPS_AUTH_CACHE_SECONDS={defaults} (the default)");
+    let listings = measure(&api, &token, backend, &cache).await?;
+    measure(&uncached, &token, backend, "IPS_AUTH_CACHE_SECONDS=0").await?;
+    for (name, events, prepared) in listings {
+        println!("\n-- {name}: the statements of one request ({cache})");
+        for event in events {
+            if let Event::Statement(sql) = event {
+                let mark = if kind_of(&sql) == Kind::Query && !prepared.contains(&sql) {
+                    "  (not prepared)"
+                } else {
+                    ""
+                };
+                let short: String = sql.chars().take(150).collect();
+                println!("   {short}{mark}");
+            }
+        }
+    }
+    handle.stop(false).await;
+    uncached_handle.stop(false).await;
+    Ok(())
+}
+
+type Listing = (&'static str, Vec<Event>, BTreeSet<String>);
+
+/// Sends each scenario's requests and prints the statements of one; returns what each sent.
+async fn measure(
+    api: &Api,
+    token: &str,
+    backend: &str,
+    cache: &str,
+) -> anyhow::Result<Vec<Listing>> {
+    println!("\n== statements per request ({backend}, {cache}; {REQUESTS} requests each, one at a time, after as many to warm up)");
     println!(
         "{:<36} {:>6} {:>6} {:>6} {:>7} {:>9} {:>8}",
         "scenario", "total", "query", "txn", "ping", "unprepd", "prepare"
@@ -359,14 +405,14 @@ async fn run(url: &str) -> anyhow::Result<()> {
         Scenario::RecordInterview,
     ] {
         for n in 0..REQUESTS {
-            scenario.send(&api, &token, n).await?;
+            scenario.send(api, token, n).await?;
         }
         let mut last = Vec::new();
         for n in REQUESTS..2 * REQUESTS {
             // Whatever was prepared once stays prepared on its connection.
             let prepared = ever_prepared();
             let _ = take_events();
-            scenario.send(&api, &token, n).await?;
+            scenario.send(api, token, n).await?;
             last = take_events();
             let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
             for event in &last {
@@ -404,20 +450,5 @@ async fn run(url: &str) -> anyhow::Result<()> {
         listings.push((scenario.name(), last, ever_prepared()));
     }
     println!("(total = statements = round trips to the database; unprepd = statements whose SQL diesel cannot keep prepared; prepare = statements prepared during the request)");
-    for (name, events, prepared) in listings {
-        println!("\n-- {name}: the statements of one request");
-        for event in events {
-            if let Event::Statement(sql) = event {
-                let mark = if kind_of(&sql) == Kind::Query && !prepared.contains(&sql) {
-                    "  (not prepared)"
-                } else {
-                    ""
-                };
-                let short: String = sql.chars().take(150).collect();
-                println!("   {short}{mark}");
-            }
-        }
-    }
-    handle.stop(false).await;
-    Ok(())
+    Ok(listings)
 }
