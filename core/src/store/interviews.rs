@@ -475,3 +475,27 @@ pub fn pending_reminders(
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_read_back_from_either_backend_soonest_first() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+        // PostgreSQL's `to_char` (always microseconds), SQLite's stored text (fraction optional).
+        let parsed = parse_due_times(Some(
+            "2026-12-01 09:00:00.000000,2026-11-30 18:30:00,2026-11-30 08:00:00.250000",
+        ));
+        assert_eq!(
+            parsed.into_iter().map(Some).collect::<Vec<_>>(),
+            vec![
+                at("2026-11-30 08:00:00.25"),
+                at("2026-11-30 18:30:00"),
+                at("2026-12-01 09:00:00"),
+            ]
+        );
+        assert!(parse_due_times(None).is_empty());
+        assert!(parse_due_times(Some("not a time")).is_empty());
+    }
+}
