@@ -109,13 +109,24 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, ApiError> {
     let token = bearer(&req)?;
     let state = state(&req)?;
     let hash = tokens::hash(&token);
-    let principal = state
-        .db
-        .run(move |conn| sessions::authenticate(conn, &hash, now()))
-        .await?
-        .ok_or(ApiError::Unauthenticated(
-            "The access token is not valid or has expired.",
-        ))?;
+    let principal = match state.auth_cache.get(&hash) {
+        Some(principal) => principal,
+        None => {
+            let generation = state.auth_cache.generation();
+            let key = hash.clone();
+            let principal = state
+                .db
+                .run(move |conn| sessions::authenticate(conn, &key, now()))
+                .await?
+                .ok_or(ApiError::Unauthenticated(
+                    "The access token is not valid or has expired.",
+                ))?;
+            state
+                .auth_cache
+                .remember(hash, principal.clone(), generation);
+            principal
+        }
+    };
     req.extensions_mut().insert(principal.clone());
     Ok(principal)
 }

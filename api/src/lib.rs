@@ -4,6 +4,7 @@
 //! `ips-core` inside one unit of work on the blocking pool.
 
 pub mod auth;
+pub mod auth_cache;
 pub mod csv;
 pub mod deprecation;
 pub mod idempotency;

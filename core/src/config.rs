@@ -45,6 +45,10 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Lifetime of an access token.
     pub access_token_ttl_seconds: i64,
+    /// How long this process remembers who an access token belongs to before asking the database
+    /// again; 0 asks every time. Revocation elsewhere (another instance, `ips admin`) takes effect
+    /// here within this time; in this process at once.
+    pub auth_cache_seconds: u64,
     /// A staff session ends after this many days without a refresh.
     pub staff_session_idle_days: i64,
     /// A participant's device session ends after this many days without a refresh.
@@ -141,6 +145,7 @@ struct Defaults {
     shutdown_timeout_seconds: u64,
     trust_forwarded_for: bool,
     access_token_ttl_seconds: i64,
+    auth_cache_seconds: u64,
     staff_session_idle_days: i64,
     participant_session_idle_days: i64,
     enrolment_code_ttl_hours: i64,
@@ -192,6 +197,7 @@ const DEFAULTS: Defaults = Defaults {
     shutdown_timeout_seconds: 30,
     trust_forwarded_for: false,
     access_token_ttl_seconds: 15 * 60,
+    auth_cache_seconds: 5,
     staff_session_idle_days: 14,
     participant_session_idle_days: 180,
     enrolment_code_ttl_hours: 72,
@@ -297,6 +303,10 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v <= 0) {
             return Err(format!("configuration: {name} must be greater than 0"));
+        }
+        // Revocation must reach other instances within seconds, not minutes.
+        if self.auth_cache_seconds > 60 {
+            return Err("configuration: IPS_AUTH_CACHE_SECONDS must be at most 60".into());
         }
         if self.body_limit_bytes < 1024 {
             return Err("configuration: IPS_BODY_LIMIT_BYTES must be at least 1024".into());

@@ -474,3 +474,142 @@ async fn names_of_only_spaces_are_refused() {
         vec!["name"]
     );
 }
+
+/// Uses a token until the server answers from its memory of it (two requests: the first reads
+/// the session from the database and remembers it, the second is answered from memory), so the
+/// next assertion is about a remembered token.
+async fn use_token(app: &TestApp, path: &str, token: &str) {
+    for _ in 0..2 {
+        let reply = app.get(path, token).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_refused_at_once_after_logout_revocation_and_refresh() {
+    let app = TestApp::spawn().await;
+    app.create_admin("admin@example.no").await;
+    let login = || async { app.login("admin@example.no", PASSWORD).await.ok() };
+    let (laptop, phone, tablet) = (login().await, login().await, login().await);
+    let token = |s: &serde_json::Value| s["access_token"].as_str().unwrap().to_owned();
+    for session in [&laptop, &phone, &tablet] {
+        use_token(&app, "/v1/staff/me", &token(session)).await;
+    }
+
+    let revoked = app
+        .delete(
+            &format!("/v1/auth/sessions/{}", phone["session_id"]),
+            &token(&laptop),
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    assert_eq!(
+        app.get("/v1/staff/me", &token(&phone))
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+
+    let refreshed = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": tablet["refresh_token"] }),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        app.get("/v1/staff/me", &token(&tablet))
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+    use_token(&app, "/v1/staff/me", &token(&refreshed)).await;
+    // The first refresh token again: taken as theft, the session ends, the new token with it.
+    let replay = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": tablet["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(replay.assert_problem(401), "invalid-credentials");
+    assert_eq!(
+        app.get("/v1/staff/me", &token(&refreshed))
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+
+    assert_eq!(
+        app.send(Method::POST, "/v1/auth/logout", Some(&token(&laptop)), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.get("/v1/staff/me", &token(&laptop))
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+}
+
+#[tokio::test]
+async fn a_withdrawn_participants_remembered_token_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let (_, token) = app.participant(&w.specialist, "Ola").await;
+    use_token(&app, "/v1/me/interviews", &token).await;
+    let withdrawn = app.post("/v1/me/withdraw", Some(&token), json!({})).await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
+    assert_eq!(
+        app.get("/v1/me/interviews", &token)
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+}
+
+#[tokio::test]
+async fn a_staff_members_new_role_and_deactivation_take_effect_at_once() {
+    let app = TestApp::spawn().await;
+    let w = World::build(&app).await;
+    let me: serde_json::Value = app.get("/v1/staff/me", &w.specialist).await.ok();
+    let path = format!("/v1/staff/{}", me["id"]);
+    // A supervisor's view; a specialist is 403.
+    let supervisors_only = "/v1/caseload/specialists";
+    use_token(&app, "/v1/staff/me", &w.specialist).await;
+    assert_eq!(
+        app.get(supervisors_only, &w.specialist)
+            .await
+            .assert_problem(403),
+        "forbidden"
+    );
+
+    app.patch(&path, &w.admin, json!({ "role": "supervisor" }))
+        .await
+        .ok();
+    use_token(&app, supervisors_only, &w.specialist).await;
+
+    app.patch(&path, &w.admin, json!({ "role": "specialist" }))
+        .await
+        .ok();
+    assert_eq!(
+        app.get(supervisors_only, &w.specialist)
+            .await
+            .assert_problem(403),
+        "forbidden"
+    );
+
+    use_token(&app, "/v1/staff/me", &w.specialist).await;
+    app.patch(&path, &w.admin, json!({ "active": false }))
+        .await
+        .ok();
+    assert_eq!(
+        app.get("/v1/staff/me", &w.specialist)
+            .await
+            .assert_problem(401),
+        "unauthenticated"
+    );
+}

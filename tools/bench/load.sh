@@ -13,6 +13,7 @@
 # Knobs (environment): DURATION (s, default 15), WARMUP (s, default 3), CONNECTIONS (64),
 # PARTICIPANTS (10000), SAMPLE (1000 tokens), PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres),
 # PGBENCH_SCALE (20: about 300 MB, in memory), IPS_DATABASE_POOL_SIZE, IPS_HTTP_WORKERS,
+# IPS_AUTH_CACHE_SECONDS, IPS_LOG (the server inherits the environment),
 # IPS_BIN (an already built `ips` to measure instead of building this checkout).
 set -euo pipefail
 

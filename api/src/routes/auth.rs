@@ -231,8 +231,13 @@ pub async fn refresh(
         })
         .await?;
     match outcome {
-        (RefreshOutcome::Rotated(tokens), at) => Ok(tokens_response(TokenView::new(tokens, at))),
-        (RefreshOutcome::Reused, _) => {
+        (RefreshOutcome::Rotated(tokens), at) => {
+            // The session's previous access token no longer works.
+            state.auth_cache.forget_session(tokens.session_id);
+            Ok(tokens_response(TokenView::new(tokens, at)))
+        }
+        (RefreshOutcome::Reused { session_id }, _) => {
+            state.auth_cache.forget_session(session_id);
             tracing::warn!("a used refresh token was presented again; its session is revoked");
             Err(ApiError::InvalidCredentials)
         }
@@ -247,6 +252,7 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .db
         .write(move |conn| sessions::revoke(conn, session_id, RevokeReason::Logout, now()))
         .await?;
+    state.auth_cache.forget_session(session_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -276,6 +282,7 @@ pub async fn revoke_session(
         .db
         .write(move |conn| sessions::revoke_own(conn, subject, id, now()))
         .await?;
+    state.auth_cache.forget_session(id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -356,6 +363,10 @@ pub async fn change_password(
                 .await?
         }
     };
+    if changed {
+        // Every other session of theirs has ended.
+        state.auth_cache.forget_subject(Subject::Staff(id));
+    }
     if !changed {
         return Err(ApiError::invalid(
             "current_password",

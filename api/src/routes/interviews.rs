@@ -8,7 +8,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use ips_core::db::read_transaction;
 use ips_core::domain::interviews::{self as rules, Action, Outcome, Status};
 use ips_core::domain::Language;
 use ips_core::domain::{ContactRequestKind, ContactRequestStatus};
@@ -381,7 +380,8 @@ async fn create(
                 updated_at: at,
             },
         )?;
-        interviews::replan_reminders(
+        // A new interview has no reminders yet: the planned ones are all it has.
+        let reminders = interviews::plan_reminders(
             conn,
             &interview,
             &ReminderSettings::of(&participant),
@@ -389,7 +389,10 @@ async fn create(
             at,
         )?;
         asker.audit_change(conn, "interview.created", Some(interview.id))?;
-        Ok(Ok(view(conn, interview)?))
+        Ok(Ok(InterviewView::new(
+            interview,
+            reminders.into_iter().map(utc).collect(),
+        )))
     })
     .await?;
     // The headers follow from the body, so a replayed answer carries them too.
@@ -637,12 +640,11 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
         ),
     };
     let page = match asker.as_participant() {
-        // A participant's own list writes nothing: a read-only transaction, which does not
-        // queue behind writers the way a write transaction does on SQLite.
+        // A participant's own list writes nothing, and is one statement: no transaction.
         Some(id) => {
             state
                 .db
-                .run(move |conn| read_transaction(conn, |conn| page_of(conn, id, after, limit)))
+                .run(move |conn| page_of(conn, id, after, limit))
                 .await?
         }
         // Staff reading a participant's interviews is audited, so theirs is a write.
@@ -660,8 +662,7 @@ async fn list(state: &AppState, asker: Asker, req: &HttpRequest) -> Result<HttpR
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One page of a participant's interviews with their pending reminders, in a fixed number of
-/// queries however long the page is.
+/// One page of a participant's interviews with their pending reminders (one statement).
 fn page_of(
     conn: &mut DbConnection,
     participant_id: i64,
@@ -669,13 +670,11 @@ fn page_of(
     limit: i64,
 ) -> Result<InterviewPage, StoreError> {
     let (found, next) = interviews::list(conn, participant_id, after, limit, now())?;
-    let ids: Vec<i64> = found.iter().map(|i| i.id).collect();
-    let mut reminders = interviews::pending_reminders_of(conn, &ids)?;
     let items = found
         .into_iter()
-        .map(|i| {
-            let pending = reminders.remove(&i.id).unwrap_or_default();
-            InterviewView::new(i, pending)
+        .map(|listed| {
+            let reminders = listed.reminders.into_iter().map(utc).collect();
+            InterviewView::new(listed.interview, reminders)
         })
         .collect();
     Ok(InterviewPage {

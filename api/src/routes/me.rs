@@ -7,6 +7,7 @@ use ips_core::domain::settings::{
 use ips_core::store::audit::{self, Actor, Entry};
 use ips_core::store::now;
 use ips_core::store::participants::{self, ParticipantChanges};
+use ips_core::store::sessions::Subject;
 use ips_core::store::{staff, teams};
 use ips_core::StoreError;
 use serde::{Deserialize, Serialize};
@@ -204,6 +205,8 @@ pub async fn withdraw(
             Ok(Ok(withdrawn))
         })
         .await??;
+    // Every session of theirs ended with the withdrawal.
+    state.auth_cache.forget_subject(Subject::Participant(id));
     Ok(HttpResponse::Ok().json(ParticipantView::from(withdrawn)))
 }
 

@@ -250,5 +250,7 @@ pub async fn update(
             Ok(Ok(updated))
         })
         .await??;
+    // Their role, team or standing may have changed: their next request reads it again.
+    state.auth_cache.forget_subject(Subject::Staff(id));
     Ok(HttpResponse::Ok().json(StaffView::from(member)))
 }

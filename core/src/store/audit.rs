@@ -72,26 +72,32 @@ pub fn record(
     if entries.is_empty() {
         return Ok(());
     }
-    let rows: Vec<_> = entries
-        .iter()
-        .map(|e| {
-            let (kind, id) = match e.actor {
-                Actor::Staff(id) => ("staff", Some(id)),
-                Actor::Participant(id) => ("participant", Some(id)),
-                Actor::System => ("system", None),
-            };
-            (
-                audit_events::occurred_at.eq(now),
-                audit_events::actor_kind.eq(kind),
-                audit_events::actor_id.eq(id),
-                audit_events::action.eq(e.action),
-                audit_events::participant_id.eq(e.participant_id),
-                audit_events::subject_type.eq(e.subject_type),
-                audit_events::subject_id.eq(e.subject_id),
-                audit_events::request_id.eq(request_id),
-            )
-        })
-        .collect();
+    let row = |e: &Entry| {
+        let (kind, id) = match e.actor {
+            Actor::Staff(id) => ("staff", Some(id)),
+            Actor::Participant(id) => ("participant", Some(id)),
+            Actor::System => ("system", None),
+        };
+        (
+            audit_events::occurred_at.eq(now),
+            audit_events::actor_kind.eq(kind),
+            audit_events::actor_id.eq(id),
+            audit_events::action.eq(e.action),
+            audit_events::participant_id.eq(e.participant_id),
+            audit_events::subject_type.eq(e.subject_type),
+            audit_events::subject_id.eq(e.subject_id),
+            audit_events::request_id.eq(request_id),
+        )
+    };
+    // One entry (most requests) as a single-row insert, whose SQL never changes, so it stays
+    // prepared; diesel never keeps a multi-row insert prepared.
+    if let [entry] = entries {
+        diesel::insert_into(audit_events::table)
+            .values(row(entry))
+            .execute(conn)?;
+        return Ok(());
+    }
+    let rows: Vec<_> = entries.iter().map(row).collect();
     crate::per_backend!(conn, |c| diesel::insert_into(audit_events::table)
         .values(&rows)
         .execute(c))?;

@@ -87,11 +87,14 @@ pub fn collect(
                 None => break,
             }
         }
-        let mut with_reminders = Vec::with_capacity(listed.len());
-        for interview in listed {
-            let pending = interviews::pending_reminders(conn, interview.id)?;
-            with_reminders.push((interview, pending));
-        }
+        // Each page comes with its pending reminders: no query per interview.
+        let with_reminders: Vec<_> = listed
+            .into_iter()
+            .map(|l| {
+                let pending = l.reminders.into_iter().map(|at| at.and_utc()).collect();
+                (l.interview, pending)
+            })
+            .collect();
         let messages = all(|after| messages::list(conn, participant_id, after, BATCH))?;
         let contact_requests =
             all(|after| contact_requests::list(conn, participant_id, after, BATCH))?;

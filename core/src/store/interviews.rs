@@ -3,8 +3,6 @@
 //! Saving, moving, confirming or cancelling an interview rewrites its pending reminders in the
 //! outbox in the same transaction, so a reminder can never point at a time that is no longer true.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -51,8 +49,10 @@ pub struct Interview {
     pub updated_at: NaiveDateTime,
 }
 
+/// `None` is written as NULL, not as `DEFAULT` (the same here), which keeps the insert's SQL the
+/// same whichever fields are given, so diesel keeps it prepared.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = interviews)]
+#[diesel(table_name = interviews, treat_none_as_default_value = false)]
 pub struct NewInterview {
     pub participant_id: i64,
     pub employer: String,
@@ -154,11 +154,12 @@ impl ReminderSettings {
 }
 
 pub fn create(conn: &mut DbConnection, new: NewInterview) -> Result<Interview, StoreError> {
-    let id = diesel::insert_into(interviews::table)
+    // The stored row comes back with the insert (per backend: the combined connection cannot
+    // return a selected struct).
+    let created: Interview = crate::per_backend!(conn, |c| diesel::insert_into(interviews::table)
         .values(&new)
-        .returning(interviews::id)
-        .get_result(conn)?;
-    let created = get(conn, id)?;
+        .returning(Interview::as_returning())
+        .get_result(c))?;
     webhooks::emit(
         conn,
         &Event::InterviewCreated(created.facts()),
@@ -222,76 +223,159 @@ pub enum ListPosition {
         starts_at: NaiveDateTime,
         id: i64,
     },
-    /// The upcoming part ended exactly at a page boundary: the next page starts the past part.
+    /// The start of the past part. No longer handed out (a page that ends with the upcoming
+    /// part now continues from its last one), but still read in cursors given out earlier.
     PastFromStart,
 }
 
+/// An interview on a page of the list, with its reminders still to be sent (soonest first).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub interview: Interview,
+    pub reminders: Vec<NaiveDateTime>,
+}
+
+/// The list's reminder column: the pending reminders of the row's interview, their due times in
+/// one comma-separated text (PostgreSQL's and SQLite's aggregates differ in name and in how they
+/// write a timestamp; [`parse_due_times`] reads both). Served by `notifications_subject_idx`.
+///
+/// A fragment of our own rather than `diesel::dsl::sql`, whose literal SQL diesel never keeps
+/// prepared: this one is the same text every time, so each connection prepares it once.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct PendingReminderTimes;
+
+impl diesel::expression::Expression for PendingReminderTimes {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+impl diesel::expression::AppearsOnTable<interviews::table> for PendingReminderTimes {}
+
+impl diesel::expression::SelectableExpression<interviews::table> for PendingReminderTimes {}
+
+impl<GroupBy> diesel::expression::ValidGrouping<GroupBy> for PendingReminderTimes {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl PendingReminderTimes {
+    fn walk<DB: diesel::backend::Backend>(
+        aggregate: &'static str,
+        mut out: diesel::query_builder::AstPass<'_, '_, DB>,
+    ) -> QueryResult<()> {
+        out.push_sql("(SELECT ");
+        out.push_sql(aggregate);
+        out.push_sql(" FROM notifications n WHERE n.subject_type = '");
+        out.push_sql(SUBJECT);
+        out.push_sql("' AND n.subject_id = interviews.id AND n.kind = '");
+        out.push_sql(REMINDER_KIND);
+        out.push_sql("' AND n.status = 'pending')");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for PendingReminderTimes {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        Self::walk(
+            "string_agg(to_char(n.due_at, 'YYYY-MM-DD HH24:MI:SS.US'), ',')",
+            out,
+        )
+    }
+}
+
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for PendingReminderTimes {
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        Self::walk("group_concat(n.due_at, ',')", out)
+    }
+}
+
+/// Due times as [`PendingReminderTimes`] writes them, soonest first; a malformed one is skipped.
+fn parse_due_times(text: Option<&str>) -> Vec<NaiveDateTime> {
+    let mut due: Vec<NaiveDateTime> = text
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|t| {
+            let t = t.trim();
+            NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+                .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
+                .ok()
+        })
+        .collect();
+    due.sort_unstable();
+    due
+}
+
+/// One page of a participant's interviews, upcoming ones first (soonest first), then past ones
+/// (latest first), each with its pending reminders: one statement, so the page and its
+/// reminders are one snapshot with no transaction around them. Returns the page and where the
+/// next one starts, if there is more.
 pub fn list(
     conn: &mut DbConnection,
     participant_id: i64,
     after: Option<ListPosition>,
     limit: i64,
     now: NaiveDateTime,
-) -> Result<(Vec<Interview>, Option<ListPosition>), StoreError> {
-    let mine = interviews::table.filter(interviews::participant_id.eq(participant_id));
-    let mut items = Vec::new();
-    if !matches!(
-        after,
-        Some(ListPosition::Past { .. } | ListPosition::PastFromStart)
-    ) {
-        let mut upcoming = mine
-            .filter(interviews::ends_at.gt(now))
-            .select(Interview::as_select())
-            .order((interviews::starts_at.asc(), interviews::id.asc()))
+) -> Result<(Vec<Listed>, Option<ListPosition>), StoreError> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{BigInt, Integer, Timestamp};
+
+    // The order in one key: the upcoming part (0) before the past part (1); within each, the
+    // other part's columns are NULL for every row, so how a backend sorts NULLs does not matter.
+    let upcoming = || interviews::ends_at.gt(now);
+    let past = || interviews::ends_at.le(now);
+    let rows: Vec<(Interview, Option<String>)> = crate::per_backend!(conn, |c| {
+        let mut query = interviews::table
+            .filter(interviews::participant_id.eq(participant_id))
+            .select((Interview::as_select(), PendingReminderTimes))
+            .order((
+                case_when::<_, _, Integer>(upcoming(), 0).otherwise(1).asc(),
+                case_when::<_, _, Timestamp>(upcoming(), interviews::starts_at).asc(),
+                case_when::<_, _, BigInt>(upcoming(), interviews::id).asc(),
+                case_when::<_, _, Timestamp>(past(), interviews::starts_at).desc(),
+                case_when::<_, _, BigInt>(past(), interviews::id).desc(),
+            ))
             .limit(limit + 1)
             .into_boxed();
-        if let Some(ListPosition::Upcoming { starts_at, id }) = after {
-            upcoming = upcoming.filter(
-                interviews::starts_at.gt(starts_at).or(interviews::starts_at
+        query = match after {
+            None => query,
+            // The rest of the upcoming part, then the whole past part.
+            Some(ListPosition::Upcoming { starts_at, id }) => query.filter(
+                past().or(interviews::starts_at.gt(starts_at).or(interviews::starts_at
                     .eq(starts_at)
-                    .and(interviews::id.gt(id))),
-            );
-        }
-        items = upcoming.load(conn)?;
-        if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            let last = items.last().map(|i| ListPosition::Upcoming {
-                starts_at: i.starts_at,
-                id: i.id,
-            });
-            return Ok((items, last));
-        }
-    }
-    let room = limit - items.len() as i64;
-    if room == 0 {
-        // The page is full of upcoming interviews; the past ones follow on the next page.
-        let any_past: bool = diesel::select(diesel::dsl::exists(
-            mine.filter(interviews::ends_at.le(now)),
-        ))
-        .get_result(conn)?;
-        return Ok((items, any_past.then_some(ListPosition::PastFromStart)));
-    }
-    let mut past = mine
-        .filter(interviews::ends_at.le(now))
-        .select(Interview::as_select())
-        .order((interviews::starts_at.desc(), interviews::id.desc()))
-        .limit(room + 1)
-        .into_boxed();
-    if let Some(ListPosition::Past { starts_at, id }) = after {
-        past = past.filter(
-            interviews::starts_at.lt(starts_at).or(interviews::starts_at
-                .eq(starts_at)
-                .and(interviews::id.lt(id))),
-        );
-    }
-    let mut older = past.load(conn)?;
-    let more = older.len() as i64 > room;
-    older.truncate(room.max(0) as usize);
-    items.extend(older);
+                    .and(interviews::id.gt(id)))),
+            ),
+            Some(ListPosition::Past { starts_at, id }) => query.filter(
+                past().and(
+                    interviews::starts_at.lt(starts_at).or(interviews::starts_at
+                        .eq(starts_at)
+                        .and(interviews::id.lt(id))),
+                ),
+            ),
+            Some(ListPosition::PastFromStart) => query.filter(past()),
+        };
+        query.load(c)
+    })?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<Listed> = rows
+        .into_iter()
+        .take(limit.max(0) as usize)
+        .map(|(interview, due)| Listed {
+            reminders: parse_due_times(due.as_deref()),
+            interview,
+        })
+        .collect();
     let next = if more {
-        items.last().map(|i| ListPosition::Past {
-            starts_at: i.starts_at,
-            id: i.id,
+        items.last().map(|l| {
+            let (starts_at, id) = (l.interview.starts_at, l.interview.id);
+            if l.interview.ends_at > now {
+                ListPosition::Upcoming { starts_at, id }
+            } else {
+                ListPosition::Past { starts_at, id }
+            }
         })
     } else {
         None
@@ -325,6 +409,19 @@ pub fn replan_reminders(
     now: NaiveDateTime,
 ) -> Result<Vec<NaiveDateTime>, StoreError> {
     notifications::cancel_pending(conn, REMINDER_KIND, (SUBJECT, interview.id), now)?;
+    plan_reminders(conn, interview, settings, only_last, now)
+}
+
+/// Plans the reminders of an interview that has none pending (a new one, or one whose reminders
+/// were just cancelled), in one statement. Returns their due times, soonest first: with nothing
+/// else pending, these are the interview's pending reminders.
+pub fn plan_reminders(
+    conn: &mut DbConnection,
+    interview: &Interview,
+    settings: &ReminderSettings,
+    only_last: bool,
+    now: NaiveDateTime,
+) -> Result<Vec<NaiveDateTime>, StoreError> {
     let status = crate::domain::interviews::Status::parse(&interview.status);
     if !status.is_some_and(|s| s.wants_reminders()) {
         return Ok(Vec::new());
@@ -340,10 +437,9 @@ pub fn replan_reminders(
     if only_last {
         plan = plan.into_iter().last().into_iter().collect();
     }
-    let mut due = Vec::new();
-    for planned in plan {
-        let at = planned.due_at.naive_utc();
-        let reminder = NewNotification {
+    let reminders: Vec<NewNotification> = plan
+        .into_iter()
+        .map(|planned| NewNotification {
             recipient: Recipient::Participant(interview.participant_id),
             kind: REMINDER_KIND,
             // The sequence makes a moved interview's reminders new rows, never the old ones reused.
@@ -358,28 +454,13 @@ pub fn replan_reminders(
                 "moved_for_quiet_hours": planned.moved_for_quiet_hours,
                 "ask_to_confirm": interview.status == "scheduled",
             }),
-            due_at: at,
+            due_at: planned.due_at.naive_utc(),
             expires_at: Some(interview.starts_at),
-        };
-        notifications::enqueue(conn, &reminder, now)?;
-        due.push(at);
-    }
+        })
+        .collect();
+    let mut due = notifications::enqueue_many(conn, &reminders, now)?;
+    due.sort_unstable();
     Ok(due)
-}
-
-/// The reminders still to be sent for each of these interviews, soonest first; an interview
-/// with none is absent from the map.
-pub fn pending_reminders_of(
-    conn: &mut DbConnection,
-    interview_ids: &[i64],
-) -> Result<HashMap<i64, Vec<DateTime<Utc>>>, StoreError> {
-    let mut by_interview: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
-    for (id, at) in
-        notifications::pending_for_subjects(conn, REMINDER_KIND, SUBJECT, interview_ids)?
-    {
-        by_interview.entry(id).or_default().push(at.and_utc());
-    }
-    Ok(by_interview)
 }
 
 /// The interview's reminders still to be sent, soonest first.
@@ -393,4 +474,28 @@ pub fn pending_reminders(
             .map(|(_, at)| at.and_utc())
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_read_back_from_either_backend_soonest_first() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").ok();
+        // PostgreSQL's `to_char` (always microseconds), SQLite's stored text (fraction optional).
+        let parsed = parse_due_times(Some(
+            "2026-12-01 09:00:00.000000,2026-11-30 18:30:00,2026-11-30 08:00:00.250000",
+        ));
+        assert_eq!(
+            parsed.into_iter().map(Some).collect::<Vec<_>>(),
+            vec![
+                at("2026-11-30 08:00:00.25"),
+                at("2026-11-30 18:30:00"),
+                at("2026-12-01 09:00:00"),
+            ]
+        );
+        assert!(parse_due_times(None).is_empty());
+        assert!(parse_due_times(Some("not a time")).is_empty());
+    }
 }

@@ -125,12 +125,15 @@ struct Row {
     updated_by_id: i64,
 }
 
-/// A whole version as written: inserted the first time, set over the row afterwards (the
-/// primary key is not part of the changeset; `None` clears a column).
+/// A whole version's contents, set over the row on every save (`None` clears a column, and is
+/// written as NULL rather than `DEFAULT`, so the statement's SQL does not depend on the document).
 #[derive(Debug, Insertable, AsChangeset)]
-#[diesel(table_name = job_preferences, treat_none_as_null = true)]
-struct Values {
-    participant_id: i64,
+#[diesel(
+    table_name = job_preferences,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+struct Document {
     goal: Option<&'static str>,
     desired_roles: String,
     industries: String,
@@ -146,10 +149,19 @@ struct Values {
     disclosure: Option<&'static str>,
     disclosure_notes: Option<String>,
     notes: Option<String>,
-    version: i32,
     updated_at: NaiveDateTime,
     updated_by_kind: &'static str,
     updated_by_id: i64,
+}
+
+/// The first version: the row is created by the first save.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = job_preferences)]
+struct FirstVersion {
+    participant_id: i64,
+    #[diesel(embed)]
+    document: Document,
+    version: i32,
 }
 
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
@@ -161,16 +173,9 @@ fn list<T: serde::de::DeserializeOwned>(text: &str, field: &str) -> Result<Vec<T
         .map_err(|e| StoreError::Internal(anyhow!("stored job_preferences.{field}: {e}")))
 }
 
-impl Values {
-    fn new(
-        participant_id: i64,
-        doc: &JobPreferences,
-        version: i32,
-        at: NaiveDateTime,
-        by: Editor,
-    ) -> Result<Self, StoreError> {
-        Ok(Values {
-            participant_id,
+impl Document {
+    fn new(doc: &JobPreferences, at: NaiveDateTime, by: Editor) -> Result<Self, StoreError> {
+        Ok(Document {
             goal: doc.goal.map(Goal::as_str),
             desired_roles: json(&doc.desired_roles)?,
             industries: json(&doc.industries)?,
@@ -186,7 +191,6 @@ impl Values {
             disclosure: doc.disclosure.map(Disclosure::as_str),
             disclosure_notes: doc.disclosure_notes.clone(),
             notes: doc.notes.clone(),
-            version,
             updated_at: at,
             updated_by_kind: by.kind(),
             updated_by_id: by.id(),
@@ -267,6 +271,8 @@ const SAVE_ATTEMPTS: usize = 3;
 /// The write itself is conditional on the version read just before (an insert that does nothing
 /// if a row appeared, an update only of that version), so two saves racing on PostgreSQL cannot
 /// both succeed from the same version: the loser re-reads, and fails its precondition if it had one.
+/// Without a precondition (no `If-Match`) there is nothing to read first: the update raises
+/// whatever version is stored, and only a first save, finding no row, inserts one.
 pub fn save(
     conn: &mut DbConnection,
     participant_id: i64,
@@ -275,38 +281,64 @@ pub fn save(
     by: Editor,
     at: NaiveDateTime,
 ) -> Result<Option<Current>, StoreError> {
+    let document = Document::new(doc, at, by)?;
+    let mine = || job_preferences::table.filter(job_preferences::participant_id.eq(participant_id));
     for _ in 0..SAVE_ATTEMPTS {
-        let current = current_version(conn, participant_id)?;
-        let version = current.unwrap_or(0);
-        if !precondition.allows(version) {
-            return Ok(None);
-        }
-        let next = version + 1;
-        let values = Values::new(participant_id, doc, next, at, by)?;
-        // The saved row comes back with the write (RETURNING), saving a read per save.
-        let saved: Option<Row> = match current {
-            None => crate::per_backend!(conn, |c| diesel::insert_into(job_preferences::table)
-                .values(&values)
-                .on_conflict_do_nothing()
+        // Which version the write may replace: `None` for no row yet, `Some(None)` for any.
+        let replaces = match precondition {
+            Precondition::Any => Some(None),
+            Precondition::OneOf(_) => {
+                let current = current_version(conn, participant_id)?;
+                if !precondition.allows(current.unwrap_or(0)) {
+                    return Ok(None);
+                }
+                current.map(Some)
+            }
+        };
+        // The saved row comes back with the write (RETURNING), per backend: the combined
+        // connection cannot return a selected struct.
+        let updated: Option<Row> = match replaces {
+            None => None,
+            Some(None) => crate::per_backend!(conn, |c| diesel::update(mine())
+                .set((
+                    &document,
+                    job_preferences::version.eq(job_preferences::version + 1),
+                ))
                 .returning(Row::as_returning())
                 .get_result(c)
                 .optional())?,
-            // Per backend: the combined connection cannot return a selected struct.
-            Some(seen) => crate::per_backend!(conn, |c| diesel::update(
-                job_preferences::table
-                    .filter(job_preferences::participant_id.eq(participant_id))
-                    .filter(job_preferences::version.eq(seen)),
+            Some(Some(seen)) => crate::per_backend!(conn, |c| diesel::update(
+                mine().filter(job_preferences::version.eq(seen))
             )
-            .set(&values)
+            .set((&document, job_preferences::version.eq(seen + 1)))
             .returning(Row::as_returning())
             .get_result(c)
             .optional())?,
+        };
+        let saved = match (updated, replaces) {
+            (Some(row), _) => Some(row),
+            // No row to update: the first save (unless a concurrent one just made it).
+            (None, None | Some(None)) => {
+                let first = FirstVersion {
+                    participant_id,
+                    document: Document::new(doc, at, by)?,
+                    version: 1,
+                };
+                crate::per_backend!(conn, |c| diesel::insert_into(job_preferences::table)
+                    .values(&first)
+                    .on_conflict_do_nothing()
+                    .returning(Row::as_returning())
+                    .get_result(c)
+                    .optional())?
+            }
+            // The version seen was replaced meanwhile: read again.
+            (None, Some(Some(_))) => None,
         };
         if let Some(row) = saved {
             diesel::insert_into(job_preference_changes::table)
                 .values((
                     job_preference_changes::participant_id.eq(participant_id),
-                    job_preference_changes::version.eq(next),
+                    job_preference_changes::version.eq(row.version),
                     job_preference_changes::changed_at.eq(at),
                     job_preference_changes::changed_by_kind.eq(by.kind()),
                     job_preference_changes::changed_by_id.eq(by.id()),

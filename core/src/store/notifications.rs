@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::bulk::{self, Value};
+use super::bulk;
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::schema::notifications;
@@ -67,17 +67,87 @@ impl Notification {
     }
 }
 
-/// Writes the notification unless one with its dedupe key exists; true when written.
+/// A notification as stored, before the worker has touched it.
+#[derive(Insertable)]
+#[diesel(table_name = notifications, treat_none_as_default_value = false)]
+struct NewRow<'a> {
+    recipient_kind: &'static str,
+    recipient_id: i64,
+    kind: &'static str,
+    dedupe_key: &'a str,
+    subject_type: Option<&'static str>,
+    subject_id: Option<i64>,
+    payload: String,
+    due_at: NaiveDateTime,
+    expires_at: Option<NaiveDateTime>,
+    status: &'static str,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> NewRow<'a> {
+    fn of(new: &'a NewNotification, now: NaiveDateTime) -> Self {
+        let (recipient_kind, recipient_id) = new.recipient.parts();
+        NewRow {
+            recipient_kind,
+            recipient_id,
+            kind: new.kind,
+            dedupe_key: &new.dedupe_key,
+            subject_type: new.subject.map(|s| s.0),
+            subject_id: new.subject.map(|s| s.1),
+            payload: new.payload.to_string(),
+            due_at: new.due_at,
+            expires_at: new.expires_at,
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: new.due_at,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Writes the notification unless one with its dedupe key exists; true when written. One
+/// statement (`ON CONFLICT DO NOTHING`, per backend: the combined connection cannot say it).
 pub fn enqueue(
     conn: &mut DbConnection,
     new: &NewNotification,
     now: NaiveDateTime,
 ) -> Result<bool, StoreError> {
-    Ok(enqueue_all(conn, std::slice::from_ref(new), now)? == 1)
+    let row = NewRow::of(new, now);
+    let written = crate::per_backend!(conn, |c| diesel::insert_into(notifications::table)
+        .values(&row)
+        .on_conflict(notifications::dedupe_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(written == 1)
 }
 
-/// Writes each notification unless one with its dedupe key exists, in one statement per few
-/// hundred; returns how many were written.
+/// [`enqueue`] for several notifications in one statement; returns the due times of those
+/// written (a dedupe key already present writes nothing).
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    new: &[NewNotification],
+    now: NaiveDateTime,
+) -> Result<Vec<NaiveDateTime>, StoreError> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<NewRow<'_>> = new.iter().map(|n| NewRow::of(n, now)).collect();
+    Ok(crate::per_backend!(conn, |c| diesel::insert_into(
+        notifications::table
+    )
+    .values(&rows)
+    .on_conflict(notifications::dedupe_key)
+    .do_nothing()
+    .returning(notifications::due_at)
+    .get_results(c))?)
+}
+
+/// [`enqueue_many`] for any number, a few hundred rows per statement; returns how many were
+/// written.
 pub fn enqueue_all(
     conn: &mut DbConnection,
     new: &[NewNotification],
@@ -85,33 +155,7 @@ pub fn enqueue_all(
 ) -> Result<usize, StoreError> {
     let mut written = 0;
     for chunk in new.chunks(bulk::ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO notifications (recipient_kind, recipient_id, kind, dedupe_key, subject_type, \
-             subject_id, payload, due_at, expires_at, status, attempts, next_attempt_at, created_at, \
-             updated_at) VALUES {} ON CONFLICT (dedupe_key) DO NOTHING",
-            bulk::values_rows(chunk.len(), 14)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 14);
-        for n in chunk {
-            let (recipient_kind, recipient_id) = n.recipient.parts();
-            values.extend([
-                Value::Text(Some(recipient_kind.to_owned())),
-                Value::Int(recipient_id),
-                Value::Text(Some(n.kind.to_owned())),
-                Value::Text(Some(n.dedupe_key.clone())),
-                Value::Text(n.subject.map(|s| s.0.to_owned())),
-                Value::OptInt(n.subject.map(|s| s.1)),
-                Value::Text(Some(n.payload.to_string())),
-                Value::Time(Some(n.due_at)),
-                Value::Time(n.expires_at),
-                Value::Text(Some("pending".to_owned())),
-                Value::Int(0),
-                Value::Time(Some(n.due_at)),
-                Value::Time(Some(now)),
-                Value::Time(Some(now)),
-            ]);
-        }
-        written += bulk::execute(conn, &sql, &values)?;
+        written += enqueue_many(conn, chunk, now)?.len();
     }
     Ok(written)
 }
@@ -152,31 +196,6 @@ pub fn pending_for_subject(
         .order(notifications::due_at)
         .select((notifications::id, notifications::due_at))
         .load(conn)?)
-}
-
-/// Pending notifications of one kind about several subjects of one type, by subject and then
-/// soonest first: one query for a whole page of interviews rather than one per interview.
-pub fn pending_for_subjects(
-    conn: &mut DbConnection,
-    kind: &str,
-    subject_type: &str,
-    subject_ids: &[i64],
-) -> Result<Vec<(i64, NaiveDateTime)>, StoreError> {
-    if subject_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(Option<i64>, NaiveDateTime)> = notifications::table
-        .filter(notifications::kind.eq(kind))
-        .filter(notifications::subject_type.eq(subject_type))
-        .filter(notifications::subject_id.eq_any(subject_ids))
-        .filter(notifications::status.eq("pending"))
-        .order((notifications::subject_id, notifications::due_at))
-        .select((notifications::subject_id, notifications::due_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, at)| id.map(|id| (id, at)))
-        .collect())
 }
 
 /// Cancels everything still to be sent to one person (a participant who withdrew).

@@ -75,6 +75,8 @@ pub struct Principal {
     pub role: Option<Role>,
     /// The staff member's team, or the participant's.
     pub team_id: Option<i64>,
+    /// When the access token stops working (a cache of principals must not outlive it).
+    pub access_expires_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -89,8 +91,10 @@ pub struct SessionInfo {
 
 pub enum RefreshOutcome {
     Rotated(IssuedTokens),
-    /// The token was already used: the session has now been revoked.
-    Reused,
+    /// The token was already used: this session has now been revoked.
+    Reused {
+        session_id: i64,
+    },
     /// Unknown, expired or revoked.
     Invalid,
 }
@@ -148,6 +152,7 @@ pub fn authenticate(
 ) -> Result<Option<Principal>, StoreError> {
     type Row = (
         i64,
+        NaiveDateTime,
         Option<i64>,
         Option<i64>,
         Option<String>,
@@ -164,6 +169,7 @@ pub fn authenticate(
         .filter(sessions::access_expires_at.gt(now))
         .select((
             sessions::id,
+            sessions::access_expires_at,
             sessions::staff_id,
             sessions::participant_id,
             staff::role.nullable(),
@@ -176,6 +182,7 @@ pub fn authenticate(
         .optional()?;
     let Some((
         session_id,
+        access_expires_at,
         staff_id,
         participant_id,
         role,
@@ -195,6 +202,7 @@ pub fn authenticate(
                 subject: Subject::Staff(id),
                 role: Some(role),
                 team_id: staff_team,
+                access_expires_at,
             })
         }
         // The foreign key guarantees the participant row; no withdrawal date means still enrolled.
@@ -203,6 +211,7 @@ pub fn authenticate(
             subject: Subject::Participant(id),
             role: None,
             team_id: participant_team,
+            access_expires_at,
         }),
         _ => None,
     };
@@ -238,7 +247,7 @@ pub fn refresh(
         return match reused {
             Some(session_id) => {
                 revoke(conn, session_id, RevokeReason::RefreshReuse, now)?;
-                Ok(RefreshOutcome::Reused)
+                Ok(RefreshOutcome::Reused { session_id })
             }
             None => Ok(RefreshOutcome::Invalid),
         };
@@ -271,7 +280,7 @@ pub fn refresh(
     .execute(conn)?;
     if rotated != 1 {
         revoke(conn, session_id, RevokeReason::RefreshReuse, now)?;
-        return Ok(RefreshOutcome::Reused);
+        return Ok(RefreshOutcome::Reused { session_id });
     }
     diesel::insert_into(used_refresh_tokens::table)
         .values((
