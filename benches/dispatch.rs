@@ -5,6 +5,7 @@
 //!   cargo bench --bench dispatch                      # SQLite in a temp directory
 //!   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench dispatch
 //!   BENCH_NOTIFICATIONS=20000 cargo bench --bench dispatch
+//!   BENCH_WORKERS=4 cargo bench --bench dispatch      # four dispatchers sharing the queue
 //!
 //! On PostgreSQL a fresh database is created next to the one named and dropped afterwards.
 //! It prints figures and asserts nothing about them.
@@ -199,26 +200,42 @@ async fn run(db: Db, total: i64) -> anyhow::Result<()> {
     .await?;
     println!("backend {backend}: seeded {total} due notifications for {PARTICIPANTS} participants in {:.1} s", seeded.elapsed().as_secs_f64());
 
+    // Several dispatchers with their own names share the queue as several `ips work`
+    // processes would: they claim disjoint batches (SKIP LOCKED on PostgreSQL).
+    let workers: usize = std::env::var("BENCH_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
     let config = DispatchConfig {
         batch: 1000,
         concurrency: 64,
         ..DispatchConfig::default()
     };
-    let dispatcher = Dispatcher::new(
-        db.clone(),
-        "bench".into(),
-        vec![Arc::new(Noop) as Arc<dyn Transport>],
-        None,
-        config,
-    );
     let started = Instant::now();
+    let mut drains = Vec::with_capacity(workers);
+    for n in 0..workers {
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            format!("bench-{n}"),
+            vec![Arc::new(Noop) as Arc<dyn Transport>],
+            None,
+            config.clone(),
+        );
+        drains.push(tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let report = dispatcher.tick(StdDuration::from_secs(3600)).await?;
+                sent += report.sent;
+                if report.claimed == 0 {
+                    return Ok::<usize, ips_core::StoreError>(sent);
+                }
+            }
+        }));
+    }
     let mut sent = 0;
-    loop {
-        let report = dispatcher.tick(StdDuration::from_secs(3600)).await?;
-        sent += report.sent;
-        if report.claimed == 0 {
-            break;
-        }
+    for drain in drains {
+        sent += drain.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
     let (latenesses, remaining) = db
@@ -250,7 +267,7 @@ async fn run(db: Db, total: i64) -> anyhow::Result<()> {
             .unwrap_or(0.0)
     };
     println!(
-        "backend {backend}: dispatched {sent} in {elapsed:.1} s = {:.0} notifications/s (no-op transport); lateness p50 {:.2} s, p99 {:.2} s; {remaining} not sent",
+        "backend {backend}: {workers} dispatcher(s) sent {sent} in {elapsed:.1} s = {:.0} notifications/s (no-op transport); lateness p50 {:.2} s, p99 {:.2} s; {remaining} not sent",
         sent as f64 / elapsed,
         pct(0.50),
         pct(0.99)

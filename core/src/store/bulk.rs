@@ -33,6 +33,11 @@ pub fn values_rows(rows: usize, width: usize) -> String {
     vec![row; rows].join(", ")
 }
 
+/// `?, ?, ?`: the placeholders of a list of `n` values, for `IN (...)`.
+pub fn list(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
 /// PostgreSQL numbers its placeholders: `?` becomes `$1`, `$2`, ...
 pub fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);

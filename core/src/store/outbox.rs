@@ -221,16 +221,20 @@ pub fn settle_all(
     let mut kept = Vec::with_capacity(settled.len());
     for chunk in settled.chunks(bulk::ROWS_PER_STATEMENT) {
         // (id, status, next attempt, last error, sent at): a column left NULL keeps its value,
-        // except the error, which a sent notification clears.
+        // except the error, which a sent notification clears. The ids are also listed in
+        // `IN (...)`, which says nothing new but lets PostgreSQL narrow the in-flight rows before
+        // the join: with statistics taken while few rows were in flight it otherwise joins all of
+        // a worker's claimed rows against every row of the VALUES list (30 ms for 64 of 1,000).
         let sql = format!(
             "UPDATE notifications SET status = v.column2, \
              next_attempt_at = COALESCE(v.column3, next_attempt_at), last_error = v.column4, \
              sent_at = COALESCE(v.column5, sent_at), lease_owner = NULL, lease_expires_at = NULL, \
              updated_at = ? FROM (VALUES {}) AS v \
              WHERE notifications.id = v.column1 AND notifications.status = 'in_flight' \
-             AND notifications.lease_owner = ? \
+             AND notifications.lease_owner = ? AND notifications.id IN ({}) \
              RETURNING id, kind, recipient_id, payload, due_at, attempts",
-            bulk::values_rows(chunk.len(), 5)
+            bulk::values_rows(chunk.len(), 5),
+            bulk::list(chunk.len())
         );
         let mut values = Vec::with_capacity(chunk.len() * 5 + 2);
         values.push(Value::Time(Some(now)));
@@ -250,6 +254,7 @@ pub fn settle_all(
             ]);
         }
         values.push(Value::Text(Some(owner.to_owned())));
+        values.extend(chunk.iter().map(|(id, _)| Value::Int(*id)));
         let rows: Vec<SettledRow> = bulk::load(conn, &sql, &values)?;
         let how: std::collections::HashMap<i64, &Settled> =
             chunk.iter().map(|(id, how)| (*id, how)).collect();
@@ -362,8 +367,10 @@ pub fn begin_attempts(
              SELECT v.column1, v.column2, v.column3, 'attempting', ? FROM (VALUES {}) AS v \
              JOIN notifications ON notifications.id = v.column1 \
              WHERE notifications.status = 'in_flight' AND notifications.lease_owner = ? \
+             AND notifications.id IN ({}) \
              RETURNING id AS delivery_id, notification_id, device_id",
-            bulk::values_rows(chunk.len(), 3)
+            bulk::values_rows(chunk.len(), 3),
+            bulk::list(chunk.len())
         );
         let mut values = Vec::with_capacity(chunk.len() * 3 + 2);
         values.push(Value::Time(Some(now)));
@@ -375,6 +382,7 @@ pub fn begin_attempts(
             ]);
         }
         values.push(Value::Text(Some(owner.to_owned())));
+        values.extend(chunk.iter().map(|p| Value::Int(p.notification_id)));
         attempts.extend(bulk::load::<Attempt>(conn, &sql, &values)?);
     }
     Ok(attempts)
