@@ -12,11 +12,14 @@
 //! scan is the worker's own (`ips_worker::scans`). On PostgreSQL a fresh database is created next to
 //! the one named and dropped afterwards. It prints figures and asserts nothing about them.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use ips_core::domain::password;
 use ips_core::domain::Role;
 use ips_core::store::{now, staff, teams};
@@ -39,27 +42,8 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000);
-    let dir = tempfile::tempdir()?;
-    let admin = std::env::var("BENCH_DATABASE_URL")
-        .or_else(|_| std::env::var("IPS_BENCH_DATABASE_URL"))
-        .ok()
-        .filter(|url| url.starts_with("postgres"));
-    let (url, cleanup) = match admin {
-        Some(admin) => {
-            let name = format!("ips_bench_alerts_{}", std::process::id());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        None => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
+    let scratch = scratch::Scratch::create("alerts")?;
+    let url = scratch.url.clone();
     let db = Db::connect(&url, 4)?;
     db.migrate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,11 +51,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let result = runtime.block_on(run(db.clone(), sizes, due));
     drop(db);
-    if let Some((admin, name)) = cleanup {
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)?;
-    }
+    scratch.finish()?;
     result
 }
 

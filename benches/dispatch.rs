@@ -10,12 +10,15 @@
 //! On PostgreSQL a fresh database is created next to the one named and dropped afterwards.
 //! It prints figures and asserts nothing about them.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
 use diesel::sql_types::{BigInt, Double};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 use ips_core::domain::password;
 use ips_core::domain::{Platform, Role};
 use ips_core::store::devices::{self, Registration};
@@ -58,23 +61,8 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir()?;
-    let (url, cleanup) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("ips_bench_{}", std::process::id());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        _ => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
+    let scratch = scratch::Scratch::create("dispatch")?;
+    let url = scratch.url.clone();
     let db = Db::connect(&url, 16)?;
     db.migrate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -82,11 +70,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let result = runtime.block_on(run(db.clone(), total));
     drop(db);
-    if let Some((admin, name)) = cleanup {
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)?;
-    }
+    scratch.finish()?;
     result
 }
 

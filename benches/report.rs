@@ -12,6 +12,9 @@
 //! seed is plain multi-row INSERTs with literal values (the same text on both backends), then
 //! ANALYZE, as a live database's statistics would be. It prints figures and asserts nothing.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
@@ -33,23 +36,8 @@ fn main() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir()?;
-    let (url, cleanup) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("ips_bench_report_{}", std::process::id());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        _ => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
+    let scratch = scratch::Scratch::create("report")?;
+    let url = scratch.url.clone();
     let db = Db::connect(&url, 4)?;
     db.migrate()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -57,17 +45,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let result = runtime.block_on(run(db.clone(), total));
     drop(db);
-    let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
-    if let Some((admin, name)) = cleanup.filter(|(_, name)| {
-        if keep {
-            println!("kept the database {name}");
-        }
-        !keep
-    }) {
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)?;
-    }
+    scratch.finish()?;
     result
 }
 

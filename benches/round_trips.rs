@@ -18,6 +18,9 @@
 //! On PostgreSQL a fresh database is created next to the one named and dropped afterwards. The
 //! counts do not depend on the build profile. It prints figures and asserts nothing.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::sync::{Mutex, PoisonError};
@@ -92,33 +95,14 @@ impl Instrumentation for Recorder {
 
 fn main() -> anyhow::Result<()> {
     set_default_instrumentation(|| Some(Box::new(Recorder)))?;
-    let dir = tempfile::tempdir()?;
-    let (url, cleanup) = match std::env::var("BENCH_DATABASE_URL") {
-        Ok(admin) if admin.starts_with("postgres") => {
-            let name = format!("ips_bench_round_trips_{}", std::process::id());
-            let mut conn = PgConnection::establish(&admin)?;
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-            let base = admin
-                .rsplit_once('/')
-                .map(|(b, _)| b.to_owned())
-                .unwrap_or(admin.clone());
-            (format!("{base}/{name}"), Some((admin, name)))
-        }
-        _ => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
+    let scratch = scratch::Scratch::create("round_trips")?;
+    let url = scratch.url.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let result = runtime.block_on(run(&url));
     drop(runtime);
-    if let Some((admin, name)) = cleanup {
-        let mut conn = PgConnection::establish(&admin)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)?;
-    }
+    scratch.finish()?;
     result
 }
 
