@@ -18,7 +18,7 @@ mod scratch;
 use std::time::Instant;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use ips_core::domain::reports::Period;
 use ips_core::store::caseload::{self, StatusFilter};
 use ips_core::store::participants::Caseload;

@@ -27,7 +27,6 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{Duration, Utc};
 use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use ips_core::domain::{password, Role};
 use ips_core::store::{now, staff};
 use ips_core::{Config, Db};

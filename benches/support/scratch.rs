@@ -55,7 +55,8 @@ impl Scratch {
             return Ok(());
         }
         let mut conn = PgConnection::establish(&server)?;
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)?;
         Ok(())
     }
 }
