@@ -1,0 +1,14 @@
+ALTER TABLE notifications DROP CONSTRAINT notifications_lease_only_in_flight;
+ALTER TABLE webhook_deliveries RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor);
+ALTER TABLE deliveries RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor);
+ALTER TABLE notifications RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor);
+DROP INDEX webhook_deliveries_lease_idx;
+CREATE INDEX webhook_deliveries_lease_idx ON webhook_deliveries (lease_expires_at) WHERE status = 'in_flight';
+DROP INDEX webhook_deliveries_due_idx;
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+DROP INDEX notifications_lease_idx;
+CREATE INDEX notifications_lease_idx ON notifications (lease_expires_at) WHERE status = 'in_flight';
+DROP INDEX notifications_due_idx;
+CREATE INDEX notifications_due_idx ON notifications (next_attempt_at) WHERE status = 'pending';
+DROP INDEX notifications_subject_idx;
+CREATE INDEX notifications_subject_idx ON notifications (subject_type, subject_id);

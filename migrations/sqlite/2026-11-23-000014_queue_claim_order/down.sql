@@ -1,0 +1,10 @@
+DROP INDEX webhook_deliveries_lease_idx;
+CREATE INDEX webhook_deliveries_lease_idx ON webhook_deliveries (lease_expires_at) WHERE status = 'in_flight';
+DROP INDEX webhook_deliveries_due_idx;
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+DROP INDEX notifications_lease_idx;
+CREATE INDEX notifications_lease_idx ON notifications (lease_expires_at) WHERE status = 'in_flight';
+DROP INDEX notifications_due_idx;
+CREATE INDEX notifications_due_idx ON notifications (next_attempt_at) WHERE status = 'pending';
+DROP INDEX notifications_subject_idx;
+CREATE INDEX notifications_subject_idx ON notifications (subject_type, subject_id);
