@@ -8,10 +8,11 @@
 //! against hanging rather than a measure); 2xx comes back by itself once the network does; no
 //! write is partial (an interview with its reminders, audit row and idempotency record, a
 //! message with its audit row and idempotency record: all or none); and a retry of each 503 with
-//! its `Idempotency-Key` leaves exactly one record.
+//! its `Idempotency-Key` leaves exactly one record. And the worker loop, its database gone
+//! silent mid-dispatch, heals by itself and sends everything, nothing twice.
 //!
 //! The loss is made below TCP: a user and network namespace of the test's own (`unshare`, no
-//! privilege needed) where the app runs with its database reached through a Unix socket, and a
+//! privilege needed) where the app or the worker runs with its database reached through a Unix socket, and a
 //! queue on that namespace's loopback (`tc`) that takes the packets of the app's database port
 //! and never sends them. A proxy that stops forwarding cannot do it (see `tcp_proxy.rs`). The
 //! test re-runs its own binary inside the namespace; without `unshare` and `tc`, or where user
@@ -29,29 +30,45 @@ use ips_core::Db;
 use reqwest::Method;
 
 use crate::database_faults::{client, whole_or_absent, Direct, Kind, Targets};
-use crate::helpers::{backend, TestApp, TestBackend, TestDatabase};
+use crate::fake_fcm::FakeFcm;
+use crate::helpers::{backend, TestApp, TestBackend, TestDatabase, World};
 use crate::tcp_proxy::{Endpoint, Proxy};
+use crate::worker_faults::{
+    assert_each_push_once, count_of, due_pushes, insert_due, recipients, unsettled, wait_until,
+};
 
 /// Set for the run inside the namespace: the Unix socket that reaches PostgreSQL.
 const INSIDE: &str = "IPS_TEST_NETWORK_DROP_SOCKET";
-/// The test run inside the namespace.
-const INNER: &str = "network_drop::inside_a_network_namespace";
 const CLIENTS: usize = 4;
 /// Longer than a lost connection takes to fail (about 11 s) plus a new one's `connect_timeout`
 /// (5 s), so each client has requests answered during the drop.
 const DROP_FOR: Duration = Duration::from_secs(25);
 /// No request may take longer (a lost connection fails within about 11 s).
 const REQUEST_LIMIT: Duration = Duration::from_secs(30);
+const WORKER_NOTIFICATIONS: i64 = 2_000;
+/// Longer than a lost connection takes to fail, so every write the worker had in hand fails.
+const WORKER_DROP_FOR: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_network_drop_mid_stream_answers_503_and_heals() {
+    run_inside("network_drop::inside_a_network_namespace").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_network_drop_mid_dispatch_heals_the_worker_without_a_restart() {
+    run_inside("network_drop::the_worker_inside_a_network_namespace").await;
+}
+
+/// Runs the test named `inner` of this binary in a user and network namespace of its own, with
+/// a Unix socket to PostgreSQL; fails if it fails or did not run.
+async fn run_inside(inner: &str) {
     if backend() != TestBackend::Postgres {
-        eprintln!("the silent-drop test runs with IPS_TEST_DATABASE=postgres");
+        eprintln!("the silent-drop tests run with IPS_TEST_DATABASE=postgres");
         return;
     }
     if !namespaces_work() {
         eprintln!(
-            "the silent-drop test needs unshare (user and network namespaces) and tc: skipped"
+            "the silent-drop tests need unshare (user and network namespaces) and tc: skipped"
         );
         return;
     }
@@ -65,7 +82,7 @@ async fn a_silent_network_drop_mid_stream_answers_503_and_heals() {
     let mut inside = tokio::process::Command::new("unshare")
         .args(["--user", "--map-root-user", "--net", "--"])
         .arg(std::env::current_exe().expect("the test binary"))
-        .args([INNER, "--exact", "--nocapture", "--test-threads=1"])
+        .args([inner, "--exact", "--nocapture", "--test-threads=1"])
         .env(INSIDE, &socket)
         .env(
             "IPS_TEST_POSTGRES_URL",
@@ -78,26 +95,31 @@ async fn a_silent_network_drop_mid_stream_answers_503_and_heals() {
         .await
         .expect("the test inside the namespace ended within 5 minutes")
         .expect("wait for it");
-    assert!(status.success(), "the test inside the namespace: {status}");
+    assert!(status.success(), "{inner} inside the namespace: {status}");
     assert!(
         done_marker(&socket).exists(),
-        "the test inside the namespace did not run"
+        "{inner} did not run inside the namespace"
     );
 }
 
-/// The part of the test above that runs inside its namespace; run alone, it does nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn inside_a_network_namespace() {
-    let Some(socket) = std::env::var_os(INSIDE).map(PathBuf::from) else {
-        return;
-    };
+/// Inside a namespace made by [`run_inside`]: its loopback up, the tests' usual PostgreSQL
+/// address (never dropped, for making the database and checking it), and a second way to the
+/// database for the code under test, which [`SilentDrop`] can take. `None` outside.
+async fn namespace() -> Option<(PathBuf, Proxy, Proxy, SilentDrop)> {
+    let socket = std::env::var_os(INSIDE).map(PathBuf::from)?;
     run("ip", "link set lo up");
     let postgres = Endpoint::Unix(socket.clone());
-    // The tests' usual address, for making the database and checking it: never dropped.
-    let _plain = Proxy::bridge(Endpoint::Tcp("127.0.0.1:5432".into()), postgres.clone()).await;
-    // The app's way to its database, which the drop takes.
+    let plain = Proxy::bridge(Endpoint::Tcp("127.0.0.1:5432".into()), postgres.clone()).await;
     let way = Proxy::bridge(Endpoint::Tcp("127.0.0.1:0".into()), postgres).await;
-    let silence = SilentDrop::prepare();
+    Some((socket, plain, way, SilentDrop::prepare()))
+}
+
+/// The API side, run inside its namespace by the test above; run alone, it does nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_a_network_namespace() {
+    let Some((socket, _plain, way, silence)) = namespace().await else {
+        return;
+    };
 
     let database = TestDatabase::new();
     let direct = Direct(Db::connect(&database.url, 2).expect("direct connection"));
@@ -223,6 +245,91 @@ async fn inside_a_network_namespace() {
     assert_eq!(
         replayed, committed_unseen,
         "a retry replays exactly the requests whose 503 hid a commit"
+    );
+    std::fs::write(done_marker(&socket), b"").expect("mark the run done");
+}
+
+/// The worker side, run inside its namespace: the real worker loop (as `ips work` runs it) on a
+/// pool whose way to the database goes silent while pushes wait for the provider's answer, for
+/// longer than a lost connection takes to fail. Proves, as the connection-cut test in
+/// `worker_faults.rs` does for a cut: the worker heals by itself and sends everything, nothing
+/// twice, and the pushes answered while the database was silent are in doubt, not sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_inside_a_network_namespace() {
+    let Some((socket, _plain, way, silence)) = namespace().await else {
+        return;
+    };
+    let started = Instant::now();
+    let database = TestDatabase::new();
+    let via = database.url_via(way.port());
+    // The API and the test's own queries take the way that is never dropped.
+    let app = TestApp::spawn_on(database, None, |_| {}).await;
+    let w = World::build(&app).await;
+    let people = recipients(&app, &w.specialist, "drop", 6, 3).await;
+    insert_due(&app, &people, WORKER_NOTIFICATIONS, "drop");
+    let pushes = due_pushes(&app, &people);
+    let fake = FakeFcm::start();
+    fake.set_latency(Duration::from_millis(100));
+    // A lease shorter than the configuration allows, so what the drop left claimed is taken
+    // over within seconds of the network's return (the fake answers far within it).
+    let mut config = crate::helpers::test_config(&via);
+    config.fcm_credentials = fake.key_file.path().display().to_string();
+    config.fcm_base_url = fake.base_url.clone();
+    config.dispatch_interval_seconds = 1;
+    config.dispatch_lease_seconds = 5;
+    config.dispatch_batch = 100;
+    let db = Db::connect(&via, ips_core::Config::defaults().database_pool_size).unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(ips_worker::run(db, config, stopped));
+
+    // Mid-dispatch, for certain: the provider holds the pushes it receives, and once a few wait
+    // for its answer the network to the database goes silent; the answers come meanwhile.
+    wait_until("a third is pushed", Duration::from_secs(60), || {
+        fake.received() >= pushes / 3
+    })
+    .await;
+    fake.close();
+    wait_until(
+        "pushes wait for the provider",
+        Duration::from_secs(20),
+        || fake.held() >= 4,
+    )
+    .await;
+    silence.start(way.port());
+    let (at_drop, held) = (fake.received(), fake.held());
+    fake.open();
+    tokio::time::sleep(WORKER_DROP_FOR).await;
+    let during_drop = fake.received() - at_drop;
+    silence.end();
+    wait_until(
+        "the queue is drained after the network returned",
+        Duration::from_secs(90),
+        || unsettled(&app) == 0,
+    )
+    .await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), worker)
+        .await
+        .expect("the worker stops")
+        .unwrap()
+        .unwrap();
+
+    let taken_over = count_of(
+        &app,
+        "SELECT COUNT(*) AS n FROM notifications WHERE attempts > 1",
+    );
+    let (in_doubt, doubt_lost) = assert_each_push_once(&app, &people, &fake);
+    assert!(
+        in_doubt >= held,
+        "{held} pushes answered during the drop, {in_doubt} in doubt"
+    );
+    assert!(taken_over > 0, "claims the drop left were taken over");
+    println!(
+        "network silent mid-dispatch: {WORKER_NOTIFICATIONS} notifications, {held} pushes awaiting an answer at \
+         {at_drop} received ({during_drop} more during the {WORKER_DROP_FOR:?} drop), {} received, {taken_over} \
+         taken over after it, {in_doubt} in doubt ({doubt_lost} of them never reached the provider), {:.1} s",
+        fake.received(),
+        started.elapsed().as_secs_f64()
     );
     std::fs::write(done_marker(&socket), b"").expect("mark the run done");
 }
