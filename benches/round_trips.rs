@@ -28,7 +28,7 @@ use std::sync::{Mutex, PoisonError};
 use chrono::{Duration, Utc};
 use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use ips_core::domain::{password, Role};
-use ips_core::store::{now, staff};
+use ips_core::store::staff;
 use ips_core::{Config, Db};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -151,21 +151,13 @@ fn text(value: &Value, pointer: &str) -> anyhow::Result<String> {
 async fn seed(api: &Api, db: &Db) -> anyhow::Result<String> {
     let hash = password::hash(PASSWORD)?;
     db.write(move |conn| {
-        let at = now();
-        staff::create(
+        staff::create_active(
             conn,
-            staff::NewStaff {
-                email: "admin@example.no".into(),
-                name: "Admin".into(),
-                role: Role::Admin.as_str().into(),
-                team_id: None,
-                phone: None,
-                working_hours: None,
-                password_hash: hash,
-                active: true,
-                created_at: at,
-                updated_at: at,
-            },
+            "admin@example.no".into(),
+            "Admin".into(),
+            Role::Admin,
+            None,
+            hash,
         )
     })
     .await?;

@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 use ips_core::domain::{password, Role};
-use ips_core::store::{now, staff, teams};
+use ips_core::store::{staff, teams};
 use ips_core::Db;
 
 #[derive(Subcommand)]
@@ -56,22 +56,7 @@ pub async fn run(command: AdminCommand, db: Db) -> anyhow::Result<()> {
                             )));
                         }
                     }
-                    let at = now();
-                    staff::create(
-                        conn,
-                        staff::NewStaff {
-                            email,
-                            name,
-                            role: role.as_str().to_owned(),
-                            team_id,
-                            phone: None,
-                            working_hours: None,
-                            password_hash,
-                            active: true,
-                            created_at: at,
-                            updated_at: at,
-                        },
-                    )
+                    staff::create_active(conn, email, name, role, team_id, password_hash)
                 })
                 .await?;
             println!(

@@ -81,7 +81,7 @@ impl Target {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self {
                 backend: Backend::Postgres,
-                location: url.to_owned(),
+                location: with_network_defaults(url),
             });
         }
         if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -119,6 +119,52 @@ impl Target {
             }
         }
     }
+}
+
+/// libpq's settings for a network that fails silently, each applied unless the URL sets it.
+///
+/// Without them a connection whose packets are dropped with no FIN or RST (a firewall or NAT
+/// that forgot the flow, a cable pulled between switches, a host that froze) hangs as long as the
+/// kernel retransmits, about 15 minutes, and a connection attempt as long as the server's
+/// address swallows the SYNs; meanwhile a request holds its pooled connection and gets no
+/// answer. With them a lost connection fails within about 11 seconds, its statement errs, the
+/// request is answered 503 and the pool drops the connection:
+/// - `connect_timeout`: the longest a new connection may take, startup and authentication
+///   included (seconds; libpq's own clock, so it holds even while a proxy accepts the TCP
+///   handshake and then stays silent);
+/// - `tcp_user_timeout`: sent bytes unacknowledged this long end the connection (milliseconds);
+///   it also bounds keepalive probes that go unanswered;
+/// - `keepalives*`: a connection waiting for an answer sends probes after 5 silent seconds, every
+///   2 seconds, so a lost peer is found even when nothing is being sent (a statement in progress
+///   or an idle pooled connection); a busy server's kernel answers them, so a long statement is
+///   never cut by them.
+const NETWORK_DEFAULTS: [(&str, &str); 6] = [
+    ("connect_timeout", "5"),
+    ("tcp_user_timeout", "10000"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "5"),
+    ("keepalives_interval", "2"),
+    ("keepalives_count", "3"),
+];
+
+/// The PostgreSQL URL with each of [`NETWORK_DEFAULTS`] it does not set added to its query.
+fn with_network_defaults(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let given: Vec<&str> = query
+        .split('&')
+        .map(|pair| pair.split_once('=').map_or(pair, |(key, _)| key))
+        .collect();
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for (key, value) in NETWORK_DEFAULTS {
+        if !given.contains(&key) {
+            pairs.push(format!("{key}={value}"));
+        }
+    }
+    format!("{base}?{}", pairs.join("&"))
 }
 
 /// The r2d2 manager: connects to the backend the URL names and reports its real error.
@@ -429,6 +475,33 @@ mod tests {
             Target::parse("ips.db"),
             Err(ConnectError::UnknownScheme(_))
         ));
+    }
+
+    #[test]
+    fn postgres_urls_get_the_network_defaults_they_do_not_set() {
+        let location = |url: &str| Target::parse(url).map(|t| t.location).ok();
+        assert_eq!(
+            location("postgres://u@h/db").as_deref(),
+            Some(
+                "postgres://u@h/db?connect_timeout=5&tcp_user_timeout=10000&keepalives=1\
+                 &keepalives_idle=5&keepalives_interval=2&keepalives_count=3"
+            )
+        );
+        // The URL's own values win, and its other parameters are kept in their order.
+        assert_eq!(
+            location("postgresql://h/db?sslmode=require&connect_timeout=30&keepalives=0&tcp_user_timeout=0")
+                .as_deref(),
+            Some(
+                "postgresql://h/db?sslmode=require&connect_timeout=30&keepalives=0\
+                 &tcp_user_timeout=0&keepalives_idle=5&keepalives_interval=2&keepalives_count=3"
+            )
+        );
+        assert_eq!(
+            location("postgres://h/db?").as_deref(),
+            location("postgres://h/db").as_deref()
+        );
+        // SQLite paths are left as they are.
+        assert_eq!(location("sqlite://ips.db").as_deref(), Some("ips.db"));
     }
 
     #[test]

@@ -51,10 +51,10 @@ struct Id {
 }
 
 /// Queries the database directly, not through the proxy.
-struct Direct(Db);
+pub(crate) struct Direct(pub(crate) Db);
 
 impl Direct {
-    fn count(&self, sql: &str, text: &str) -> i64 {
+    pub(crate) fn count(&self, sql: &str, text: &str) -> i64 {
         let mut conn = self.0.get().unwrap();
         diesel::sql_query(sql)
             .bind::<Text, _>(text)
@@ -63,7 +63,7 @@ impl Direct {
             .n
     }
 
-    fn ids(&self, sql: &str, text: &str) -> Vec<i64> {
+    pub(crate) fn ids(&self, sql: &str, text: &str) -> Vec<i64> {
         let mut conn = self.0.get().unwrap();
         diesel::sql_query(sql)
             .bind::<Text, _>(text)
@@ -74,14 +74,14 @@ impl Direct {
             .collect()
     }
 
-    fn number(&self, sql: &str) -> i64 {
+    pub(crate) fn number(&self, sql: &str) -> i64 {
         let mut conn = self.0.get().unwrap();
         diesel::sql_query(sql).load::<Count>(&mut *conn).unwrap()[0].n
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+pub(crate) enum Kind {
     Interview,
     Message,
     Preferences,
@@ -90,24 +90,60 @@ enum Kind {
 
 /// One request of the stream and how it was answered.
 #[derive(Debug)]
-struct Attempt {
-    kind: Kind,
+pub(crate) struct Attempt {
+    pub(crate) kind: Kind,
     /// The Idempotency-Key, also the marker written into the record.
-    key: String,
-    body: Value,
-    sent: Instant,
-    answered: Instant,
-    status: u16,
+    pub(crate) key: String,
+    pub(crate) body: Value,
+    pub(crate) sent: Instant,
+    pub(crate) answered: Instant,
+    pub(crate) status: u16,
 }
 
-/// What each kind of request sends.
-struct Targets {
-    participant: i64,
-    specialist: String,
+/// What each kind of request sends, and how the stream is sent.
+pub(crate) struct Targets {
+    pub(crate) participant: i64,
+    pub(crate) specialist: String,
     starts_at: String,
+    /// How many clients send the stream (the last one saves job preferences).
+    clients: usize,
+    /// No single request may take longer; one that does is hung, and fails the test.
+    limit: Duration,
 }
 
 impl Targets {
+    /// A programme with one participant to write about, for `clients` clients whose requests
+    /// each answer within `limit`.
+    pub(crate) async fn seed(app: &TestApp, clients: usize, limit: Duration) -> Targets {
+        let w = World::build(app).await;
+        let (participant, _) = app.participant(&w.specialist, "Ola").await;
+        // Five days ahead at 10:00 UTC: every default reminder falls in the future, outside
+        // quiet hours.
+        let starts_at = (Utc::now() + chrono::Duration::days(5))
+            .with_hour(10)
+            .and_then(|t| t.with_minute(0))
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap()
+            .to_rfc3339();
+        Targets {
+            participant,
+            specialist: w.specialist,
+            starts_at,
+            clients,
+            limit,
+        }
+    }
+
+    /// Records one interview before the stream: how many reminders a whole one has.
+    pub(crate) async fn reminders_per_interview(&self, app: &TestApp, direct: &Direct) -> i64 {
+        let (first, _) = self.request(app, Kind::Interview, "fault-baseline");
+        let baseline = app.run(first).await.ok()["id"].as_i64().unwrap();
+        let reminders = direct.number(&REMINDERS_OF.replace("{id}", &baseline.to_string()));
+        assert!(reminders >= 1, "the baseline has reminders");
+        reminders
+    }
+
     fn request(&self, app: &TestApp, kind: Kind, key: &str) -> (reqwest::RequestBuilder, Value) {
         let base = format!("{}/v1/participants/{}", app.address, self.participant);
         let (method, url, body) = match kind {
@@ -138,7 +174,7 @@ impl Targets {
             .client
             .request(method, url)
             .bearer_auth(&self.specialist)
-            .timeout(REQUEST_LIMIT);
+            .timeout(self.limit);
         if kind == Kind::Interview || kind == Kind::Message {
             request = request.header("Idempotency-Key", key);
         }
@@ -149,7 +185,7 @@ impl Targets {
     }
 
     /// Sends it again: the same key and the same body (both follow from the key).
-    async fn retry(&self, app: &TestApp, attempt: &Attempt) -> Reply {
+    pub(crate) async fn retry(&self, app: &TestApp, attempt: &Attempt) -> Reply {
         let (request, body) = self.request(app, attempt.kind, &attempt.key);
         assert_eq!(body, attempt.body);
         app.run(request).await
@@ -167,14 +203,14 @@ fn allowed(kind: Kind, status: u16) -> bool {
 }
 
 /// One client: sends its share of the stream until told to stop.
-async fn client(
+pub(crate) async fn client(
     app: Arc<TestApp>,
     targets: Arc<Targets>,
     number: usize,
     stop: Arc<AtomicBool>,
 ) -> Vec<Attempt> {
     // The last client saves job preferences; the others alternate the rest.
-    let kinds: &[Kind] = if number == CLIENTS - 1 {
+    let kinds: &[Kind] = if number == targets.clients - 1 {
         &[Kind::Preferences, Kind::Read]
     } else {
         &[Kind::Interview, Kind::Message, Kind::Interview, Kind::Read]
@@ -215,99 +251,69 @@ async fn client(
     attempts
 }
 
-/// An interview's rows: (reminders, audit rows, idempotency records).
-fn interview_rows(direct: &Direct, id: i64, key: &str) -> (i64, i64, i64) {
-    let reminders = direct.number(&format!(
-        "SELECT COUNT(*) AS n FROM notifications WHERE subject_type = 'interview' AND subject_id = {id}"
-    ));
-    let audit = direct.number(&format!(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'interview.created' AND subject_id = {id}"
-    ));
-    let record = direct.count(
+/// Counts an interview's reminders (`{id}` is the interview's id).
+const REMINDERS_OF: &str =
+    "SELECT COUNT(*) AS n FROM notifications WHERE subject_type = 'interview' AND subject_id = {id}";
+
+/// Asserts that the record `attempt` names is whole if it exists (its companion rows all there,
+/// and its idempotency record), and that no idempotency record is left without it; returns how
+/// many exist (0 or 1). One check for every kind that takes an `Idempotency-Key`.
+pub(crate) fn whole_or_absent(
+    direct: &Direct,
+    attempt: &Attempt,
+    reminders_per_interview: i64,
+) -> usize {
+    // Where the record is found by its key, and each companion row count with the number a whole
+    // record has (`{id}` is the record's id).
+    let (find, parts): (&str, Vec<(&str, &str, i64)>) = match attempt.kind {
+        Kind::Interview => (
+            "SELECT id FROM interviews WHERE employer = $1",
+            vec![
+                ("reminders", REMINDERS_OF, reminders_per_interview),
+                (
+                    "audit row",
+                    "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'interview.created' AND subject_id = {id}",
+                    1,
+                ),
+            ],
+        ),
+        Kind::Message => (
+            "SELECT id FROM messages WHERE body = $1",
+            vec![(
+                "audit row",
+                "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'message.sent' AND subject_id = {id}",
+                1,
+            )],
+        ),
+        Kind::Preferences | Kind::Read => return 0,
+    };
+    let key = attempt.key.as_str();
+    let kind = attempt.kind;
+    let ids = direct.ids(find, key);
+    assert!(ids.len() <= 1, "{} {kind:?} records for {key}", ids.len());
+    let records = direct.count(
         "SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = $1",
         key,
     );
-    (reminders, audit, record)
-}
-
-fn message_rows(direct: &Direct, id: i64, key: &str) -> (i64, i64) {
-    let audit = direct.number(&format!(
-        "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'message.sent' AND subject_id = {id}"
-    ));
-    let record = direct.count(
-        "SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = $1",
-        key,
-    );
-    (audit, record)
-}
-
-/// Asserts the record `key` names is whole if it exists, and returns how many exist (0 or 1).
-fn whole_or_absent(direct: &Direct, attempt: &Attempt, reminders_per_interview: i64) -> usize {
-    match attempt.kind {
-        Kind::Interview => {
-            let ids = direct.ids(
-                "SELECT id FROM interviews WHERE employer = $1",
-                &attempt.key,
-            );
-            assert!(
-                ids.len() <= 1,
-                "{} interviews for {}",
-                ids.len(),
-                attempt.key
-            );
-            match ids.first() {
-                Some(&id) => {
-                    assert_eq!(
-                        interview_rows(direct, id, &attempt.key),
-                        (reminders_per_interview, 1, 1),
-                        "interview {id} ({}) is partial: (reminders, audit, idempotency record)",
-                        attempt.key
-                    );
-                    1
-                }
-                None => {
-                    assert_eq!(
-                        direct.count(
-                            "SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = $1",
-                            &attempt.key
-                        ),
-                        0,
-                        "an idempotency record without its interview ({})",
-                        attempt.key
-                    );
-                    0
-                }
-            }
-        }
-        Kind::Message => {
-            let ids = direct.ids("SELECT id FROM messages WHERE body = $1", &attempt.key);
-            assert!(ids.len() <= 1, "{} messages for {}", ids.len(), attempt.key);
-            match ids.first() {
-                Some(&id) => {
-                    assert_eq!(
-                        message_rows(direct, id, &attempt.key),
-                        (1, 1),
-                        "message {id} ({}) is partial: (audit, idempotency record)",
-                        attempt.key
-                    );
-                    1
-                }
-                None => {
-                    assert_eq!(
-                        direct.count(
-                            "SELECT COUNT(*) AS n FROM idempotency_keys WHERE key = $1",
-                            &attempt.key
-                        ),
-                        0,
-                        "an idempotency record without its message ({})",
-                        attempt.key
-                    );
-                    0
-                }
-            }
-        }
-        Kind::Preferences | Kind::Read => 0,
+    let Some(&id) = ids.first() else {
+        assert_eq!(
+            records, 0,
+            "an idempotency record without its {kind:?} ({key})"
+        );
+        return 0;
+    };
+    for (what, sql, whole) in parts {
+        assert_eq!(
+            direct.number(&sql.replace("{id}", &id.to_string())),
+            whole,
+            "{kind:?} {id} ({key}) is partial: its {what}"
+        );
     }
+    assert_eq!(
+        records, 1,
+        "{kind:?} {id} ({key}) has no idempotency record"
+    );
+    1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,26 +327,9 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     let direct = Direct(Db::connect(&database.url, 2).expect("direct connection"));
     let via = database.url_via(proxy.port());
     let app = Arc::new(TestApp::spawn_on(database, Some(via), |c| c.database_pool_size = 8).await);
-    let w = World::build(&app).await;
-    let (participant, _) = app.participant(&w.specialist, "Ola").await;
-    // Five days ahead at 10:00 UTC: every default reminder falls in the future, outside quiet hours.
-    let starts_at = (Utc::now() + chrono::Duration::days(5))
-        .with_hour(10)
-        .and_then(|t| t.with_minute(0))
-        .and_then(|t| t.with_second(0))
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap()
-        .to_rfc3339();
-    let targets = Arc::new(Targets {
-        participant,
-        specialist: w.specialist.clone(),
-        starts_at,
-    });
-    // One interview before the stream says how many reminders a whole one has.
-    let (first, _) = targets.request(&app, Kind::Interview, "fault-baseline");
-    let baseline = app.run(first).await.ok()["id"].as_i64().unwrap();
-    let reminders_per_interview = interview_rows(&direct, baseline, "fault-baseline").0;
-    assert!(reminders_per_interview >= 1, "the baseline has reminders");
+    let targets = Arc::new(Targets::seed(&app, CLIENTS, REQUEST_LIMIT).await);
+    let participant = targets.participant;
+    let reminders_per_interview = targets.reminders_per_interview(&app, &direct).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..CLIENTS)
@@ -365,7 +354,7 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     let deadline = restored_at + Duration::from_secs(20);
     let back_after = loop {
         let reply = app
-            .send(Method::GET, "/v1/staff/me", Some(&w.specialist), None)
+            .send(Method::GET, "/v1/staff/me", Some(&targets.specialist), None)
             .await;
         if reply.status == 200 {
             break restored_at.elapsed();

@@ -8,7 +8,7 @@ use std::net::TcpListener;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use ips_core::domain::{password, Role};
-use ips_core::store::{now, staff};
+use ips_core::store::staff;
 use ips_core::{Config, Db};
 use rand::Rng;
 use reqwest::{Method, StatusCode};
@@ -222,6 +222,26 @@ pub async fn run(request: reqwest::RequestBuilder) -> Reply {
     }
 }
 
+/// Sends `method path` on `client` to the app at `address` (this one or another process), with a
+/// bearer token and a JSON body when given, through [`run`], so the answer is held to openapi.yaml.
+pub async fn send_to(
+    client: &reqwest::Client,
+    address: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = client.request(method, format!("{address}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    run(request).await
+}
+
 pub fn test_config(database_url: &str) -> Config {
     let mut config = Config::defaults();
     config.database_url = SecretString::from(database_url.to_owned());
@@ -283,16 +303,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.address, path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        self.run(request).await
+        send_to(&self.client, &self.address, method, path, token, body).await
     }
 
     /// Sends a request built on `self.client` (any method, headers or body), reads the answer,
@@ -324,22 +335,7 @@ impl TestApp {
         let hash = password::hash(PASSWORD).expect("hash");
         self.db
             .write(move |conn| {
-                let at = now();
-                staff::create(
-                    conn,
-                    staff::NewStaff {
-                        email,
-                        name: "Admin".into(),
-                        role: Role::Admin.as_str().into(),
-                        team_id: None,
-                        phone: None,
-                        working_hours: None,
-                        password_hash: hash,
-                        active: true,
-                        created_at: at,
-                        updated_at: at,
-                    },
-                )
+                staff::create_active(conn, email, "Admin".into(), Role::Admin, None, hash)
             })
             .await
             .expect("create admin")

@@ -31,6 +31,7 @@ mod interviews;
 mod job_preferences;
 mod jobs;
 mod migrations;
+mod network_drop;
 mod notifications;
 mod participants;
 mod rate_limit_burst;

@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::devices::{apns_token, device_body, participant, rows_of_participant};
-use crate::helpers::{run, Reply, TestApp, World};
+use crate::helpers::{send_to, Reply, TestApp, World};
 
 /// How soon the other instance must refuse a withdrawn participant's token.
 const BOUND: Duration = Duration::from_secs(10);
@@ -73,16 +73,7 @@ impl Serve {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        run(request).await
+        send_to(&self.client, &self.address, method, path, token, body).await
     }
 }
 

@@ -35,14 +35,14 @@ use crate::tcp_proxy::Proxy;
 const NOTIFICATIONS: i64 = 10_000;
 
 /// A participant and their devices: (device id, push token).
-struct Recipient {
+pub(crate) struct Recipient {
     id: i64,
     devices: Vec<(i64, String)>,
 }
 
 /// `count` participants enrolled through the API, each with one FCM device, and every
 /// `second_every`-th with a second device on a second session (a second phone).
-async fn recipients(
+pub(crate) async fn recipients(
     app: &TestApp,
     specialist: &str,
     tag: &str,
@@ -100,7 +100,7 @@ async fn register(app: &TestApp, session: &str, push_token: &str) -> (i64, Strin
 }
 
 /// `count` announcements due a minute ago, spread evenly over `people`, in one statement.
-fn insert_due(app: &TestApp, people: &[Recipient], count: i64, tag: &str) {
+pub(crate) fn insert_due(app: &TestApp, people: &[Recipient], count: i64, tag: &str) {
     let cases: String = people
         .iter()
         .enumerate()
@@ -145,7 +145,7 @@ struct Count {
     n: i64,
 }
 
-fn count_of(app: &TestApp, sql: &str) -> i64 {
+pub(crate) fn count_of(app: &TestApp, sql: &str) -> i64 {
     let mut conn = app.db.get().unwrap();
     diesel::sql_query(sql).load::<Count>(&mut *conn).unwrap()[0].n
 }
@@ -166,7 +166,7 @@ fn ids(app: &TestApp, sql: &str) -> BTreeSet<i64> {
         .collect()
 }
 
-fn unsettled(app: &TestApp) -> i64 {
+pub(crate) fn unsettled(app: &TestApp) -> i64 {
     count_of(
         app,
         "SELECT COUNT(*) AS n FROM notifications WHERE status IN ('pending', 'in_flight')",
@@ -230,7 +230,7 @@ fn devices(app: &TestApp) -> HashMap<String, DeviceRow> {
 }
 
 /// Waits (at most `limit`) until `done`; fails the test naming `what` if it never is.
-async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
@@ -239,7 +239,7 @@ async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool)
 }
 
 /// How many pushes the notifications in the outbox make: one per device of each recipient.
-fn due_pushes(app: &TestApp, people: &[Recipient]) -> usize {
+pub(crate) fn due_pushes(app: &TestApp, people: &[Recipient]) -> usize {
     let devices: HashMap<i64, usize> = people.iter().map(|p| (p.id, p.devices.len())).collect();
     notifications(app)
         .iter()
@@ -263,7 +263,11 @@ fn by_push(sends: &[Received]) -> BTreeMap<(i64, String), Vec<&Received>> {
 /// (notification x device of its recipient) received exactly once, or marked in doubt by a
 /// worker that took the notification over and then received at most once. Returns the number
 /// of pushes in doubt and how many of them the provider never received.
-fn assert_each_push_once(app: &TestApp, people: &[Recipient], fake: &FakeFcm) -> (usize, usize) {
+pub(crate) fn assert_each_push_once(
+    app: &TestApp,
+    people: &[Recipient],
+    fake: &FakeFcm,
+) -> (usize, usize) {
     let sends = fake.sends();
     let received = by_push(&sends);
     let twice: Vec<_> = received.iter().filter(|(_, r)| r.len() > 1).collect();

@@ -25,8 +25,19 @@ fn count(app: &TestApp, sql: &str) -> i64 {
     diesel::sql_query(sql).load::<Count>(&mut *conn).unwrap()[0].n
 }
 
-fn worker(url: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ips"))
+/// An `ips work` process, killed (SIGKILL) and reaped when dropped, so a test that fails leaves
+/// no worker running.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(url: &str) -> Worker {
+    let child = Command::new(env!("CARGO_BIN_EXE_ips"))
         .arg("work")
         .env_remove("IPS_CONFIG")
         .env("DATABASE_URL", url)
@@ -37,7 +48,8 @@ fn worker(url: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("start ips work")
+        .expect("start ips work");
+    Worker(child)
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -89,8 +101,8 @@ async fn two_workers_drain_ten_thousand_and_survive_a_sigkill() {
     wait_until("a quarter is pushed", Duration::from_secs(120), || {
         count(&app, pushed) >= NOTIFICATIONS / 4
     });
-    a.kill().expect("SIGKILL worker A");
-    a.wait().expect("reap worker A");
+    a.0.kill().expect("SIGKILL worker A");
+    a.0.wait().expect("reap worker A");
     wait_until("the queue is drained", Duration::from_secs(240), || {
         count(
             &app,
@@ -98,10 +110,10 @@ async fn two_workers_drain_ten_thousand_and_survive_a_sigkill() {
         ) == 0
     });
     Command::new("kill")
-        .args(["-TERM", &b.id().to_string()])
+        .args(["-TERM", &b.0.id().to_string()])
         .status()
         .expect("SIGTERM worker B");
-    assert!(b.wait().expect("worker B exits").success());
+    assert!(b.0.wait().expect("worker B exits").success());
 
     assert_eq!(
         count(

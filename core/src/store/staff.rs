@@ -63,6 +63,34 @@ pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// Creates an active account with no phone or working hours yet, as an operator makes one from
+/// the command line (`ips admin create-staff`); tests and benchmarks seed their staff with it too.
+pub fn create_active(
+    conn: &mut DbConnection,
+    email: String,
+    name: String,
+    role: Role,
+    team_id: Option<i64>,
+    password_hash: String,
+) -> Result<StaffMember, StoreError> {
+    let at = super::now();
+    create(
+        conn,
+        NewStaff {
+            email,
+            name,
+            role: role.as_str().to_owned(),
+            team_id,
+            phone: None,
+            working_hours: None,
+            password_hash,
+            active: true,
+            created_at: at,
+            updated_at: at,
+        },
+    )
+}
+
 pub fn create(conn: &mut DbConnection, mut new: NewStaff) -> Result<StaffMember, StoreError> {
     new.email = normalise_email(&new.email);
     let id = diesel::insert_into(staff::table)
