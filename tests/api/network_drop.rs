@@ -67,6 +67,11 @@ async fn run_inside(inner: &str) {
         return;
     }
     if !namespaces_work() {
+        // CI sets this, so a machine that lost the tools fails instead of passing unproven.
+        assert!(
+            std::env::var_os("IPS_REQUIRE_NETWORK_NAMESPACES").is_none(),
+            "IPS_REQUIRE_NETWORK_NAMESPACES is set but unshare or tc does not work here"
+        );
         eprintln!(
             "the silent-drop tests need unshare (user and network namespaces) and tc: skipped"
         );
