@@ -198,11 +198,16 @@ impl Reply {
 /// Sends a request (built on any client), reads the answer, and fails the test unless the answer
 /// is one openapi.yaml promises for that method and path (`contract_check`).
 pub async fn run(request: reqwest::RequestBuilder) -> Reply {
+    try_run(request).await.expect("request sent")
+}
+
+/// As [`run`], but a request that could not be sent or answered is an error, not a panic.
+pub async fn try_run(request: reqwest::RequestBuilder) -> Result<Reply, reqwest::Error> {
     let (client, request) = request.build_split();
     let request = request.expect("a well-formed request");
     let method = request.method().clone();
     let url = request.url().clone();
-    let response = client.execute(request).await.expect("request sent");
+    let response = client.execute(request).await?;
     let status = response.status();
     let headers = response.headers().clone();
     let text = response.text().await.expect("response body");
@@ -214,12 +219,12 @@ pub async fn run(request: reqwest::RequestBuilder) -> Reply {
         text: &text,
     });
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
+    Ok(Reply {
         status,
         headers,
         body,
         text,
-    }
+    })
 }
 
 /// Sends `method path` on `client` to the app at `address` (this one or another process), with a
