@@ -103,7 +103,7 @@ fn respond(current: Current) -> HttpResponse {
         .json(JobPreferencesView::from(current))
 }
 
-/// Saves a new version in one transaction with its history row and audit entry. `caseload` is
+/// Saves a new version with its history row and audit entry, all or none. `caseload` is
 /// checked first for staff (outside it: 404); a stale `If-Match` writes nothing and is 412.
 async fn save(
     state: web::Data<AppState>,
