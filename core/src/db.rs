@@ -343,6 +343,23 @@ impl Db {
         .await
     }
 
+    /// Like [`Db::write`], for work whose every change is one statement that is all or none by
+    /// itself, such as a PostgreSQL statement that writes a change with its history and audit rows
+    /// through data-modifying `WITH` clauses, and whose reads before it need no snapshot shared
+    /// with the write. PostgreSQL then runs it without `BEGIN` and `COMMIT`, two round trips
+    /// fewer; a statement is its own transaction. SQLite, where such work takes several
+    /// statements, runs it in a write transaction as [`Db::write`] does.
+    pub async fn write_atomic<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self.backend {
+            Backend::Postgres => self.run(f).await,
+            Backend::Sqlite => self.write(f).await,
+        }
+    }
+
     /// Like [`Db::write`], for transactions that serialise on `keys` in the database (such as an
     /// advisory lock per key): this process's transactions on the same keys queue here first,
     /// in memory, so a burst of them waits without holding the pool's connections idle (which

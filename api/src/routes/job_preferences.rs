@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use ips_core::domain::job_preferences::JobPreferences;
-use ips_core::store::audit::{self, Actor, Entry};
+use ips_core::store::audit::{Actor, Entry};
 use ips_core::store::job_preferences::{self, Change, Current, Editor};
 use ips_core::store::participants::{self, Caseload};
 use ips_core::store::{now, utc};
@@ -103,7 +103,7 @@ fn respond(current: Current) -> HttpResponse {
         .json(JobPreferencesView::from(current))
 }
 
-/// Saves a new version in one transaction with its history row and audit entry. `caseload` is
+/// Saves a new version with its history row and audit entry, all or none. `caseload` is
 /// checked first for staff (outside it: 404); a stale `If-Match` writes nothing and is 412.
 async fn save(
     state: web::Data<AppState>,
@@ -117,25 +117,25 @@ async fn save(
     let precondition = if_match(req);
     let doc = doc.normalised();
     let request_id = request_id(req);
+    // The save writes its history row and audit entry in the same statement on PostgreSQL, so
+    // it needs no transaction there; the caseload check before it is a read.
     let saved = state
         .db
-        .write(move |conn| {
+        .write_atomic(move |conn| {
             if let Some(caseload) = caseload {
                 participants::get_in_caseload(conn, participant_id, caseload)?;
             }
-            let at = now();
-            let Some(saved) =
-                job_preferences::save(conn, participant_id, &precondition, &doc, editor, at)?
-            else {
-                return Ok(None);
-            };
-            audit::record(
+            let entry = Entry::new(actor, "job_preferences.updated").participant(participant_id);
+            job_preferences::save(
                 conn,
-                &[Entry::new(actor, "job_preferences.updated").participant(participant_id)],
+                participant_id,
+                &precondition,
+                &doc,
+                editor,
+                now(),
+                &entry,
                 request_id.as_deref(),
-                at,
-            )?;
-            Ok(Some(saved))
+            )
         })
         .await?;
     saved.map(respond).ok_or(ApiError::PreconditionFailed)

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::bulk::Value;
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::schema::audit_events;
@@ -62,6 +63,17 @@ pub struct AuditEvent {
     pub request_id: Option<String>,
 }
 
+impl Actor {
+    /// The stored `actor_kind` and `actor_id`.
+    fn parts(self) -> (&'static str, Option<i64>) {
+        match self {
+            Actor::Staff(id) => ("staff", Some(id)),
+            Actor::Participant(id) => ("participant", Some(id)),
+            Actor::System => ("system", None),
+        }
+    }
+}
+
 /// Records entries in one statement (a list of a caseload is one audited read per participant).
 pub fn record(
     conn: &mut DbConnection,
@@ -73,11 +85,7 @@ pub fn record(
         return Ok(());
     }
     let row = |e: &Entry| {
-        let (kind, id) = match e.actor {
-            Actor::Staff(id) => ("staff", Some(id)),
-            Actor::Participant(id) => ("participant", Some(id)),
-            Actor::System => ("system", None),
-        };
+        let (kind, id) = e.actor.parts();
         (
             audit_events::occurred_at.eq(now),
             audit_events::actor_kind.eq(kind),
@@ -102,6 +110,29 @@ pub fn record(
         .values(&rows)
         .execute(c))?;
     Ok(())
+}
+
+/// [`record`] of one entry as a clause of a PostgreSQL statement that makes the audited change:
+/// `WITH changed AS (UPDATE ... RETURNING ...), audit AS (<this> FROM changed) ...` writes the
+/// entry exactly when the change wrote a row, in the same statement (one round trip, and atomic
+/// without a transaction around it). Its placeholders take [`values`].
+pub(crate) const INSERT_SELECT: &str = "INSERT INTO audit_events (occurred_at, actor_kind, \
+    actor_id, action, participant_id, subject_type, subject_id, request_id) \
+    SELECT ?, ?, ?, ?, ?, ?, ?, ?";
+
+/// The values of [`INSERT_SELECT`]'s placeholders, in its order.
+pub(crate) fn values(entry: &Entry, request_id: Option<&str>, now: NaiveDateTime) -> [Value; 8] {
+    let (kind, id) = entry.actor.parts();
+    [
+        Value::Time(Some(now)),
+        Value::Text(Some(kind.to_owned())),
+        Value::OptInt(id),
+        Value::Text(Some(entry.action.to_owned())),
+        Value::OptInt(entry.participant_id),
+        Value::Text(entry.subject_type.map(str::to_owned)),
+        Value::OptInt(entry.subject_id),
+        Value::Text(request_id.map(str::to_owned)),
+    ]
 }
 
 /// A participant's audit trail, newest first.

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::StoreError;
@@ -23,6 +23,8 @@ pub const ROWS_PER_STATEMENT: usize = 500;
 pub enum Value {
     Int(i64),
     OptInt(Option<i64>),
+    /// A nullable `Integer` column.
+    OptInt32(Option<i32>),
     Text(Option<String>),
     Time(Option<NaiveDateTime>),
 }
@@ -61,6 +63,7 @@ macro_rules! bind_all {
             query = match value {
                 Value::Int(v) => query.bind::<BigInt, _>(*v),
                 Value::OptInt(v) => query.bind::<Nullable<BigInt>, _>(*v),
+                Value::OptInt32(v) => query.bind::<Nullable<Integer>, _>(*v),
                 Value::Text(v) => query.bind::<Nullable<Text>, _>(v.clone()),
                 Value::Time(v) => query.bind::<Nullable<Timestamp>, _>(*v),
             };

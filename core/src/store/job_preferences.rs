@@ -5,11 +5,15 @@
 //! `job_preference_changes` in the same transaction, so the history is complete by construction.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use anyhow::anyhow;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::audit::{self, Entry};
+use super::bulk::Value;
+use super::prepared::Prepared;
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::job_preferences::JobPreferences;
@@ -100,7 +104,7 @@ pub struct Change {
     pub changed_fields: Vec<String>,
 }
 
-#[derive(Debug, Queryable, Selectable)]
+#[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = job_preferences)]
 struct Row {
     participant_id: i64,
@@ -127,7 +131,7 @@ struct Row {
 
 /// A whole version's contents, set over the row on every save (`None` clears a column, and is
 /// written as NULL rather than `DEFAULT`, so the statement's SQL does not depend on the document).
-#[derive(Debug, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Insertable, AsChangeset)]
 #[diesel(
     table_name = job_preferences,
     treat_none_as_null = true,
@@ -265,14 +269,31 @@ fn current_version(
 /// How many times a save re-reads the version after losing a race to a concurrent save.
 const SAVE_ATTEMPTS: usize = 3;
 
+/// What a save writes besides the document: its snapshot in the history, and the audit entry.
+struct Records<'a> {
+    snapshot: String,
+    audit: &'a Entry,
+    request_id: Option<&'a str>,
+}
+
 /// Replaces the document with `doc` as the next version, if `precondition` allows the current
-/// one; `Ok(None)` when it does not (nothing is written). Records the version's snapshot.
+/// one; `Ok(None)` when it does not (nothing is written). Records the version's snapshot and
+/// `audit` with it, all or none.
 ///
 /// The write itself is conditional on the version read just before (an insert that does nothing
 /// if a row appeared, an update only of that version), so two saves racing on PostgreSQL cannot
 /// both succeed from the same version: the loser re-reads, and fails its precondition if it had one.
 /// Without a precondition (no `If-Match`) there is nothing to read first: the update raises
 /// whatever version is stored, and only a first save, finding no row, inserts one.
+///
+/// On PostgreSQL each write is one statement that also writes the history row and the audit
+/// entry (so it needs no transaction around it to be all or none); see [`Db::write_atomic`].
+///
+/// [`Db::write_atomic`]: crate::Db::write_atomic
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a save and what is recorded with it"
+)]
 pub fn save(
     conn: &mut DbConnection,
     participant_id: i64,
@@ -280,9 +301,15 @@ pub fn save(
     doc: &JobPreferences,
     by: Editor,
     at: NaiveDateTime,
+    audit: &Entry,
+    request_id: Option<&str>,
 ) -> Result<Option<Current>, StoreError> {
     let document = Document::new(doc, at, by)?;
-    let mine = || job_preferences::table.filter(job_preferences::participant_id.eq(participant_id));
+    let records = Records {
+        snapshot: json(doc)?,
+        audit,
+        request_id,
+    };
     for _ in 0..SAVE_ATTEMPTS {
         // Which version the write may replace: `None` for no row yet, `Some(None)` for any.
         let replaces = match precondition {
@@ -295,62 +322,232 @@ pub fn save(
                 current.map(Some)
             }
         };
-        // The saved row comes back with the write (RETURNING), per backend: the combined
-        // connection cannot return a selected struct.
-        let updated: Option<Row> = match replaces {
+        let updated = match replaces {
             None => None,
-            Some(None) => crate::per_backend!(conn, |c| diesel::update(mine())
-                .set((
-                    &document,
-                    job_preferences::version.eq(job_preferences::version + 1),
-                ))
-                .returning(Row::as_returning())
-                .get_result(c)
-                .optional())?,
-            Some(Some(seen)) => crate::per_backend!(conn, |c| diesel::update(
-                mine().filter(job_preferences::version.eq(seen))
-            )
-            .set((&document, job_preferences::version.eq(seen + 1)))
-            .returning(Row::as_returning())
-            .get_result(c)
-            .optional())?,
+            Some(seen) => replace(conn, participant_id, seen, &document, &records)?,
         };
         let saved = match (updated, replaces) {
             (Some(row), _) => Some(row),
             // No row to update: the first save (unless a concurrent one just made it).
-            (None, None | Some(None)) => {
-                let first = FirstVersion {
-                    participant_id,
-                    document: Document::new(doc, at, by)?,
-                    version: 1,
-                };
-                crate::per_backend!(conn, |c| diesel::insert_into(job_preferences::table)
-                    .values(&first)
-                    .on_conflict_do_nothing()
-                    .returning(Row::as_returning())
-                    .get_result(c)
-                    .optional())?
-            }
+            (None, None | Some(None)) => create(conn, participant_id, &document, &records)?,
             // The version seen was replaced meanwhile: read again.
             (None, Some(Some(_))) => None,
         };
         if let Some(row) = saved {
-            diesel::insert_into(job_preference_changes::table)
-                .values((
-                    job_preference_changes::participant_id.eq(participant_id),
-                    job_preference_changes::version.eq(row.version),
-                    job_preference_changes::changed_at.eq(at),
-                    job_preference_changes::changed_by_kind.eq(by.kind()),
-                    job_preference_changes::changed_by_id.eq(by.id()),
-                    job_preference_changes::snapshot.eq(json(doc)?),
-                ))
-                .execute(conn)?;
             return row.try_into().map(Some);
         }
     }
     Err(StoreError::Conflict(
         "the job preferences are being changed by someone else; try again".into(),
     ))
+}
+
+/// The columns of the saved row, in [`Row`]'s order, as the PostgreSQL statements return them.
+const ROW_COLUMNS: &str = "participant_id, goal, desired_roles, industries, interests, skills, \
+    experience, hours_per_week_min, hours_per_week_max, preferred_times, locations, \
+    max_commute_minutes, avoid, disclosure, disclosure_notes, notes, version, updated_at, \
+    updated_by_kind, updated_by_id";
+
+/// The document's columns, in the order of [`Document::values`].
+const DOCUMENT_COLUMNS: [&str; 18] = [
+    "goal",
+    "desired_roles",
+    "industries",
+    "interests",
+    "skills",
+    "experience",
+    "hours_per_week_min",
+    "hours_per_week_max",
+    "preferred_times",
+    "locations",
+    "max_commute_minutes",
+    "avoid",
+    "disclosure",
+    "disclosure_notes",
+    "notes",
+    "updated_at",
+    "updated_by_kind",
+    "updated_by_id",
+];
+
+/// The clauses after `saved`: the snapshot and the audit entry, written only if `saved` wrote a
+/// row. Their placeholders take [`Records::values`].
+fn records_sql() -> String {
+    format!(
+        "history AS (INSERT INTO job_preference_changes (participant_id, version, changed_at, \
+         changed_by_kind, changed_by_id, snapshot) SELECT participant_id, version, updated_at, \
+         updated_by_kind, updated_by_id, ? FROM saved), audit AS ({} FROM saved) \
+         SELECT {ROW_COLUMNS} FROM saved",
+        audit::INSERT_SELECT
+    )
+}
+
+/// The update over the stored version (`seen`, or any when `None`), with its records.
+static REPLACE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let set: Vec<String> = DOCUMENT_COLUMNS
+        .iter()
+        .map(|c| format!("{c} = ?"))
+        .collect();
+    format!(
+        "WITH saved AS (UPDATE job_preferences SET {}, version = version + 1 \
+         WHERE participant_id = ? AND (? IS NULL OR version = ?) RETURNING {ROW_COLUMNS}), {}",
+        set.join(", "),
+        records_sql()
+    )
+});
+
+/// The first version's insert (nothing if a concurrent save made the row), with its records.
+static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH saved AS (INSERT INTO job_preferences (participant_id, {}, version) \
+         VALUES (?, {}, 1) ON CONFLICT DO NOTHING RETURNING {ROW_COLUMNS}), {}",
+        DOCUMENT_COLUMNS.join(", "),
+        vec!["?"; DOCUMENT_COLUMNS.len()].join(", "),
+        records_sql()
+    )
+});
+
+impl Document {
+    /// The values of [`DOCUMENT_COLUMNS`], in its order.
+    fn values(&self) -> Vec<Value> {
+        let text = |t: &str| Value::Text(Some(t.to_owned()));
+        vec![
+            Value::Text(self.goal.map(str::to_owned)),
+            text(&self.desired_roles),
+            text(&self.industries),
+            text(&self.interests),
+            text(&self.skills),
+            Value::Text(self.experience.clone()),
+            Value::OptInt32(self.hours_per_week_min),
+            Value::OptInt32(self.hours_per_week_max),
+            text(&self.preferred_times),
+            text(&self.locations),
+            Value::OptInt32(self.max_commute_minutes),
+            text(&self.avoid),
+            Value::Text(self.disclosure.map(str::to_owned)),
+            Value::Text(self.disclosure_notes.clone()),
+            Value::Text(self.notes.clone()),
+            Value::Time(Some(self.updated_at)),
+            text(self.updated_by_kind),
+            Value::Int(self.updated_by_id),
+        ]
+    }
+}
+
+impl Records<'_> {
+    /// The values of [`records_sql`]'s placeholders, in its order.
+    fn values(&self, at: NaiveDateTime) -> impl Iterator<Item = Value> {
+        std::iter::once(Value::Text(Some(self.snapshot.clone()))).chain(audit::values(
+            self.audit,
+            self.request_id,
+            at,
+        ))
+    }
+
+    /// The snapshot and audit entry of `row`, as their own statements (SQLite).
+    fn write(&self, conn: &mut DbConnection, row: &Row) -> Result<(), StoreError> {
+        diesel::insert_into(job_preference_changes::table)
+            .values((
+                job_preference_changes::participant_id.eq(row.participant_id),
+                job_preference_changes::version.eq(row.version),
+                job_preference_changes::changed_at.eq(row.updated_at),
+                job_preference_changes::changed_by_kind.eq(&row.updated_by_kind),
+                job_preference_changes::changed_by_id.eq(row.updated_by_id),
+                job_preference_changes::snapshot.eq(&self.snapshot),
+            ))
+            .execute(conn)?;
+        audit::record(
+            conn,
+            std::slice::from_ref(self.audit),
+            self.request_id,
+            row.updated_at,
+        )
+    }
+}
+
+/// Writes `document` over the stored version `seen` (any, if `None`) with its records; `None`
+/// when there was no such row. PostgreSQL: one statement. SQLite (no data-modifying `WITH`):
+/// the update, then the records, in the caller's transaction.
+fn replace(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    seen: Option<i32>,
+    document: &Document,
+    records: &Records,
+) -> Result<Option<Row>, StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let mut values = document.values();
+            values.extend([
+                Value::Int(participant_id),
+                Value::OptInt32(seen),
+                Value::OptInt32(seen),
+            ]);
+            values.extend(records.values(document.updated_at));
+            Ok(Prepared::new(&REPLACE_SQL, &values)
+                .load(pg)?
+                .into_iter()
+                .next())
+        }
+        DbConnection::Sqlite(lite) => {
+            let mine =
+                job_preferences::table.filter(job_preferences::participant_id.eq(participant_id));
+            let bump = job_preferences::version.eq(job_preferences::version + 1);
+            let row: Option<Row> = match seen {
+                None => diesel::update(mine)
+                    .set((document, bump))
+                    .returning(Row::as_returning())
+                    .get_result(lite)
+                    .optional()?,
+                Some(seen) => diesel::update(mine.filter(job_preferences::version.eq(seen)))
+                    .set((document, bump))
+                    .returning(Row::as_returning())
+                    .get_result(lite)
+                    .optional()?,
+            };
+            if let Some(row) = &row {
+                records.write(conn, row)?;
+            }
+            Ok(row)
+        }
+    }
+}
+
+/// Inserts the first version with its records; `None` when a concurrent save made the row first.
+fn create(
+    conn: &mut DbConnection,
+    participant_id: i64,
+    document: &Document,
+    records: &Records,
+) -> Result<Option<Row>, StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let mut values = vec![Value::Int(participant_id)];
+            values.extend(document.values());
+            values.extend(records.values(document.updated_at));
+            Ok(Prepared::new(&CREATE_SQL, &values)
+                .load(pg)?
+                .into_iter()
+                .next())
+        }
+        DbConnection::Sqlite(lite) => {
+            let first = FirstVersion {
+                participant_id,
+                document: document.clone(),
+                version: 1,
+            };
+            let row: Option<Row> = diesel::insert_into(job_preferences::table)
+                .values(&first)
+                .on_conflict_do_nothing()
+                .returning(Row::as_returning())
+                .get_result(lite)
+                .optional()?;
+            if let Some(row) = &row {
+                records.write(conn, row)?;
+            }
+            Ok(row)
+        }
+    }
 }
 
 #[derive(Debug, Queryable, Selectable)]

@@ -26,6 +26,7 @@ pub mod notice_facts;
 pub mod notifications;
 pub mod outbox;
 pub mod participants;
+pub mod prepared;
 pub mod reassignments;
 pub mod reports;
 pub mod sessions;
