@@ -25,6 +25,25 @@ async fn unknown_routes_and_wrong_methods() {
     assert_eq!(wrong.header("allow"), Some("GET, POST"));
     let wrong = app.send(Method::DELETE, "/health/live", None, None).await;
     assert_eq!(wrong.assert_problem(405), "method-not-allowed");
+    // Routes are grouped by their first segment: a path inside a group that names nothing, a
+    // trailing slash and a look-alike of a group's prefix are unknown all the same.
+    for path in [
+        "/v1/me/nothing-here",
+        "/v1/me/",
+        "/v1/meetings",
+        "/v1/teams/x",
+    ] {
+        assert_eq!(
+            app.send(Method::GET, path, None, None)
+                .await
+                .assert_problem(404),
+            "not-found",
+            "{path}"
+        );
+    }
+    let wrong = app.send(Method::DELETE, "/v1/me", None, None).await;
+    assert_eq!(wrong.assert_problem(405), "method-not-allowed");
+    assert_eq!(wrong.header("allow"), Some("GET, PATCH"));
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
     let app = TestApp::spawn().await;
     app.send(Method::GET, "/health/live", None, None).await;
     app.send(Method::GET, "/v1/teams/12345", None, None).await;
+    app.send(Method::GET, "/v1/me", None, None).await;
+    app.send(Method::GET, "/v1/me/interviews", None, None).await;
     let metrics = app.send(Method::GET, "/metrics", None, None).await;
     assert_eq!(metrics.status, 200);
     assert!(metrics
@@ -38,6 +40,12 @@ async fn metrics_count_requests_by_route_pattern_and_status() {
         "{text}"
     );
     assert!(!text.contains("12345"));
+    for route in ["/v1/me", "/v1/me/interviews"] {
+        assert!(
+            text.contains(&format!(r#"route="{route}",status="401""#)),
+            "{route}: {text}"
+        );
+    }
     assert!(text.contains("ips_http_request_duration_seconds_bucket"));
 }
 

@@ -218,53 +218,91 @@ pub fn openapi_path(path: &str) -> String {
 }
 
 /// Registers every route; each path answers 405 (with `Allow`) to methods it does not have.
+///
+/// The routes under each `/v1/<first segment>` share one scope. actix tries resources in order
+/// and matches a path with parameters by a regular expression, so with one flat list a request
+/// paid for every parameterised path registered before its own; a scope is matched by its
+/// static prefix first, so a request tries only the paths of its own scope. The patterns seen by
+/// logs and metrics are the full paths, as before.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut paths: Vec<&'static str> = Vec::new();
-    let mut by_path: Vec<Vec<RouteDef>> = Vec::new();
+    let mut scopes: Vec<(Option<&'static str>, Vec<PathRoutes>)> = Vec::new();
     for def in table() {
-        match paths.iter().position(|p| *p == def.path) {
-            Some(i) => by_path[i].push(def),
+        let prefix = scope_of(def.path);
+        let i = match scopes.iter().position(|(p, _)| *p == prefix) {
+            Some(i) => i,
             None => {
-                paths.push(def.path);
-                by_path.push(vec![def]);
+                scopes.push((prefix, Vec::new()));
+                scopes.len() - 1
+            }
+        };
+        let paths = &mut scopes[i].1;
+        match paths.iter().position(|(p, _)| *p == def.path) {
+            Some(j) => paths[j].1.push(def),
+            None => paths.push((def.path, vec![def])),
+        }
+    }
+    for (prefix, paths) in scopes {
+        match prefix {
+            Some(prefix) => {
+                let mut scope = web::scope(prefix);
+                for (path, defs) in paths {
+                    scope = scope.service(resource(&path[prefix.len()..], defs));
+                }
+                cfg.service(scope);
+            }
+            None => {
+                for (path, defs) in paths {
+                    cfg.service(resource(path, defs));
+                }
             }
         }
     }
-    for (path, defs) in paths.into_iter().zip(by_path) {
-        let allow = defs
-            .iter()
-            .map(|d| d.method.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut resource =
-            web::resource(path).default_service(web::to(move |_req: HttpRequest| {
-                let allow = allow.clone();
-                async move {
-                    let mut res =
-                        actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-                    if let Ok(value) = header::HeaderValue::from_str(&allow) {
-                        res.headers_mut().insert(header::ALLOW, value);
-                    }
-                    Ok::<HttpResponse, actix_web::Error>(res)
-                }
-            }));
-        for def in defs {
-            let route = match def.deprecation {
-                Some(deprecation) => {
-                    let headers = deprecation.headers().unwrap_or_else(|why| {
-                        panic!(
-                            "the deprecation of {} {} is wrong: {why}",
-                            def.method, def.path
-                        )
-                    });
-                    deprecation::announce(def.route, headers)
-                }
-                None => def.route,
-            };
-            resource = resource.route(route);
+}
+
+/// One path and its routes, one per method.
+type PathRoutes = (&'static str, Vec<RouteDef>);
+
+/// The scope a route is registered in: `/v1/<first segment>` when that segment is a fixed word.
+fn scope_of(path: &'static str) -> Option<&'static str> {
+    let rest = path.strip_prefix("/v1/")?;
+    let end = rest.find('/').unwrap_or(rest.len());
+    let segment = &rest[..end];
+    (!segment.is_empty() && !segment.contains('{')).then(|| &path[.."/v1/".len() + end])
+}
+
+/// One path's resource: its routes, and a 405 with `Allow` for every other method.
+fn resource(path: &str, defs: Vec<RouteDef>) -> actix_web::Resource {
+    let allow = defs
+        .iter()
+        .map(|d| d.method.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut resource = web::resource(path).default_service(web::to(move |_req: HttpRequest| {
+        let allow = allow.clone();
+        async move {
+            let mut res = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, value);
+            }
+            Ok::<HttpResponse, actix_web::Error>(res)
         }
-        cfg.service(resource);
+    }));
+    for def in defs {
+        let route = match def.deprecation {
+            Some(deprecation) => {
+                let headers = deprecation.headers().unwrap_or_else(|why| {
+                    panic!(
+                        "the deprecation of {} {} is wrong: {why}",
+                        def.method, def.path
+                    )
+                });
+                deprecation::announce(def.route, headers)
+            }
+            None => def.route,
+        };
+        resource = resource.route(route);
     }
+    resource
 }
 
 #[cfg(test)]
@@ -280,6 +318,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn scopes_are_fixed_first_segments() {
+        assert_eq!(scope_of("/v1/me"), Some("/v1/me"));
+        assert_eq!(scope_of("/v1/me/interviews"), Some("/v1/me"));
+        assert_eq!(scope_of("/v1/teams/{id:\\d+}"), Some("/v1/teams"));
+        assert_eq!(scope_of("/v1/{id}/x"), None);
+        assert_eq!(scope_of("/health/live"), None);
     }
 
     #[test]

@@ -327,37 +327,47 @@ pub fn list(
     // other part's columns are NULL for every row, so how a backend sorts NULLs does not matter.
     let upcoming = || interviews::ends_at.gt(now);
     let past = || interviews::ends_at.le(now);
-    let rows: Vec<(Interview, Option<String>)> = crate::per_backend!(conn, |c| {
-        let mut query = interviews::table
-            .filter(interviews::participant_id.eq(participant_id))
-            .select((Interview::as_select(), PendingReminderTimes))
-            .order((
-                case_when::<_, _, Integer>(upcoming(), 0).otherwise(1).asc(),
-                case_when::<_, _, Timestamp>(upcoming(), interviews::starts_at).asc(),
-                case_when::<_, _, BigInt>(upcoming(), interviews::id).asc(),
-                case_when::<_, _, Timestamp>(past(), interviews::starts_at).desc(),
-                case_when::<_, _, BigInt>(past(), interviews::id).desc(),
-            ))
-            .limit(limit + 1)
-            .into_boxed();
-        query = match after {
-            None => query,
-            // The rest of the upcoming part, then the whole past part.
-            Some(ListPosition::Upcoming { starts_at, id }) => query.filter(
-                past().or(interviews::starts_at.gt(starts_at).or(interviews::starts_at
-                    .eq(starts_at)
-                    .and(interviews::id.gt(id)))),
-            ),
-            Some(ListPosition::Past { starts_at, id }) => query.filter(
-                past().and(
-                    interviews::starts_at.lt(starts_at).or(interviews::starts_at
-                        .eq(starts_at)
-                        .and(interviews::id.lt(id))),
-                ),
-            ),
-            Some(ListPosition::PastFromStart) => query.filter(past()),
+    // The page's query without a cursor. Written once and used twice: as it is for a first page,
+    // the common request, whose type alone identifies the statement, so diesel finds it prepared
+    // without building its SQL; boxed with the cursor's condition for the pages after it, whose
+    // SQL diesel builds every time to find the prepared statement by its text.
+    macro_rules! page_query {
+        () => {
+            interviews::table
+                .filter(interviews::participant_id.eq(participant_id))
+                .select((Interview::as_select(), PendingReminderTimes))
+                .order((
+                    case_when::<_, _, Integer>(upcoming(), 0).otherwise(1).asc(),
+                    case_when::<_, _, Timestamp>(upcoming(), interviews::starts_at).asc(),
+                    case_when::<_, _, BigInt>(upcoming(), interviews::id).asc(),
+                    case_when::<_, _, Timestamp>(past(), interviews::starts_at).desc(),
+                    case_when::<_, _, BigInt>(past(), interviews::id).desc(),
+                ))
+                .limit(limit + 1)
         };
-        query.load(c)
+    }
+    let rows: Vec<(Interview, Option<String>)> = crate::per_backend!(conn, |c| match after {
+        None => page_query!().load(c),
+        Some(after) => {
+            let query = page_query!().into_boxed();
+            let query = match after {
+                // The rest of the upcoming part, then the whole past part.
+                ListPosition::Upcoming { starts_at, id } => query.filter(
+                    past().or(interviews::starts_at.gt(starts_at).or(interviews::starts_at
+                        .eq(starts_at)
+                        .and(interviews::id.gt(id)))),
+                ),
+                ListPosition::Past { starts_at, id } => query.filter(
+                    past().and(
+                        interviews::starts_at.lt(starts_at).or(interviews::starts_at
+                            .eq(starts_at)
+                            .and(interviews::id.lt(id))),
+                    ),
+                ),
+                ListPosition::PastFromStart => query.filter(past()),
+            };
+            query.load(c)
+        }
     })?;
     let more = rows.len() as i64 > limit;
     let items: Vec<Listed> = rows
