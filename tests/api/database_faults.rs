@@ -351,21 +351,7 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     let (first_cut, _) = outages[0];
     let (_, restored_at) = outages[outages.len() - 1];
     // Back by itself: the next connections the pool opens work.
-    let deadline = restored_at + Duration::from_secs(20);
-    let back_after = loop {
-        let reply = app
-            .send(Method::GET, "/v1/staff/me", Some(&targets.specialist), None)
-            .await;
-        if reply.status == 200 {
-            break restored_at.elapsed();
-        }
-        assert_eq!(reply.assert_problem(503), "unavailable");
-        assert!(
-            Instant::now() < deadline,
-            "no 2xx within 20 s of the restore"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let back_after = back_by_itself(&app, &targets, restored_at, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     stop.store(true, Ordering::SeqCst);
     let mut attempts = Vec::new();
@@ -516,4 +502,29 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     println!(
         "{committed_unseen} requests answered 503 had committed (their retries were replayed)"
     );
+}
+
+/// Asks until the database answers again (every answer meanwhile a 503 Problem), failing after
+/// `within`; returns how long after `since` it took.
+pub(crate) async fn back_by_itself(
+    app: &TestApp,
+    targets: &Targets,
+    since: Instant,
+    within: Duration,
+) -> Duration {
+    let deadline = since + within;
+    loop {
+        let reply = app
+            .send(Method::GET, "/v1/staff/me", Some(&targets.specialist), None)
+            .await;
+        if reply.status == 200 {
+            return since.elapsed();
+        }
+        assert_eq!(reply.assert_problem(503), "unavailable");
+        assert!(
+            Instant::now() < deadline,
+            "no 2xx within {within:?} of the database's return"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -264,7 +264,12 @@ fn bodies(target: &Target) -> BoxedStrategy<String> {
 }
 
 async fn send_text(app: &TestApp, target: &Target, body: String) -> Reply {
-    let mut request = app
+    app.run(text_request(app, target, body)).await
+}
+
+/// `target`'s request with `body` as its JSON text, and the target's token if it has one.
+fn text_request(app: &TestApp, target: &Target, body: String) -> reqwest::RequestBuilder {
+    let request = app
         .client
         .request(
             target.method.clone(),
@@ -272,10 +277,10 @@ async fn send_text(app: &TestApp, target: &Target, body: String) -> Reply {
         )
         .header("content-type", "application/json")
         .body(body);
-    if let Some(token) = &target.token {
-        request = request.bearer_auth(token);
+    match &target.token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
     }
-    app.run(request).await
 }
 
 /// Sends a body over the limit. The server answers 413 from the `Content-Length` alone and closes
@@ -285,17 +290,7 @@ async fn send_text(app: &TestApp, target: &Target, body: String) -> Reply {
 async fn send_huge(app: &TestApp, target: &Target, body: &str) -> Reply {
     let mut last_error = None;
     for _ in 0..5 {
-        let mut request = app
-            .client
-            .request(
-                target.method.clone(),
-                format!("{}{}", app.address, target.path),
-            )
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-        if let Some(token) = &target.token {
-            request = request.bearer_auth(token);
-        }
+        let request = text_request(app, target, body.to_owned());
         match crate::helpers::try_run(request).await {
             Ok(reply) => return reply,
             Err(error) => last_error = Some(error),

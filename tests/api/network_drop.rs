@@ -27,9 +27,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ips_core::Db;
-use reqwest::Method;
 
-use crate::database_faults::{client, whole_or_absent, Direct, Kind, Targets};
+use crate::database_faults::{back_by_itself, client, whole_or_absent, Direct, Kind, Targets};
 use crate::fake_fcm::FakeFcm;
 use crate::helpers::{backend, TestApp, TestBackend, TestDatabase, World};
 use crate::tcp_proxy::{Endpoint, Proxy};
@@ -143,21 +142,7 @@ async fn inside_a_network_namespace() {
     tokio::time::sleep(DROP_FOR).await;
     silence.end();
     let back_at = Instant::now();
-    let deadline = back_at + Duration::from_secs(30);
-    let healed_after = loop {
-        let reply = app
-            .send(Method::GET, "/v1/staff/me", Some(&targets.specialist), None)
-            .await;
-        if reply.status == 200 {
-            break back_at.elapsed();
-        }
-        assert_eq!(reply.assert_problem(503), "unavailable");
-        assert!(
-            Instant::now() < deadline,
-            "no 2xx within 30 s of the network's return"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let healed_after = back_by_itself(&app, &targets, back_at, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::SeqCst);
     let mut attempts = Vec::new();
