@@ -928,6 +928,72 @@ async fn a_paused_endpoint_gets_nothing_until_it_is_resumed() {
     assert_eq!(received[0].json()["data"]["endpoint_id"], json!(endpoint));
 }
 
+/// A new interview's event is written in the same statement as the interview on PostgreSQL
+/// (`store::interviews::create`): it must reach every active endpoint that subscribes to it, the
+/// same event to each, and no other endpoint.
+#[tokio::test]
+async fn a_new_interview_reaches_every_active_subscriber_and_no_other_endpoint() {
+    let app = app().await;
+    let w = World::build(&app).await;
+    let (first, second, paused, other) = (
+        Receiver::start().await,
+        Receiver::start().await,
+        Receiver::start().await,
+        Receiver::start().await,
+    );
+    register(&app, &w.admin, &first.url, &["interview.created"]).await;
+    register(
+        &app,
+        &w.admin,
+        &second.url,
+        &["interview.created", "interview.changed"],
+    )
+    .await;
+    let (held, _) = register(&app, &w.admin, &paused.url, &["interview.created"]).await;
+    app.patch(
+        &format!("/v1/webhook-endpoints/{held}"),
+        &w.admin,
+        json!({ "status": "paused" }),
+    )
+    .await
+    .ok();
+    register(&app, &w.admin, &other.url, &["interview.changed"]).await;
+    let (pid, token) = app.participant(&w.specialist, "Ola Nordmann").await;
+
+    let start = Utc::now() + Duration::days(3);
+    let created = app
+        .post(
+            "/v1/me/interviews",
+            Some(&token),
+            json!({ "employer": "Kiwi", "role_title": "Lager", "starts_at": start.to_rfc3339() }),
+        )
+        .await
+        .ok();
+    send_due(&app).await;
+
+    let (to_first, to_second) = (first.received(), second.received());
+    assert_eq!(to_first.len(), 1, "one event to the first subscriber");
+    assert_eq!(to_second.len(), 1, "one event to the second subscriber");
+    assert_eq!(
+        to_first[0].event_id(),
+        to_second[0].event_id(),
+        "the same event to both"
+    );
+    let event = to_first[0].json();
+    assert_eq!(event["type"], "interview.created");
+    assert_eq!(event["data"]["interview_id"], created["id"]);
+    assert_eq!(event["data"]["participant_id"], json!(pid));
+    assert_eq!(event["data"]["sequence"], json!(0));
+    assert!(
+        paused.received().is_empty(),
+        "a paused endpoint gets nothing"
+    );
+    assert!(
+        other.received().is_empty(),
+        "nor one that does not subscribe to it"
+    );
+}
+
 #[tokio::test]
 async fn redelivery_sends_the_same_event_id_again_and_the_list_shows_every_attempt() {
     let app = app().await;

@@ -9,13 +9,14 @@
 //! what. A participant reading their own records is not audited: no one else saw anything.
 
 use actix_web::HttpRequest;
-use ips_core::store::audit::Actor;
+use ips_core::store::audit::{self, Actor, Entry};
+use ips_core::store::now;
 use ips_core::store::participants::{self, Participant};
 use ips_core::store::sessions::Subject;
 use ips_core::store::status_changes::ChangedBy;
 use ips_core::{DbConnection, StoreError};
 
-use super::caseload_access::{self, CaseloadAccess};
+use super::caseload_access::CaseloadAccess;
 use crate::auth::{request_id, ParticipantCaller, StaffCaller};
 use crate::problem::ApiError;
 
@@ -171,24 +172,32 @@ impl Asker {
         action: &'static str,
         id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let subject = id.map(|id| (self.resource.subject, id));
-        match (&self.side, access) {
-            (
-                Side::Staff {
-                    access,
-                    participant_id,
-                },
-                _,
-            ) => access.record(conn, action, *participant_id, subject),
-            (Side::Participant { id, request_id }, Access::Change) => caseload_access::record(
-                conn,
-                Actor::Participant(*id),
-                action,
-                *id,
-                subject,
-                request_id.as_deref(),
+        if access == Access::Read && matches!(self.side, Side::Participant { .. }) {
+            return Ok(());
+        }
+        let (mut entry, request_id) = self.audit_entry(action);
+        if let Some(id) = id {
+            entry = entry.subject(self.resource.subject, id);
+        }
+        audit::record(conn, &[entry], request_id.as_deref(), now())
+    }
+
+    /// The audit entry of `action` by this asker on the participant's data, not yet naming a
+    /// record, and the request id it is recorded with: what [`Asker::audit_change`] writes, for a
+    /// store function that writes it in the same statement as the change.
+    pub fn audit_entry(&self, action: &'static str) -> (Entry, Option<String>) {
+        match &self.side {
+            Side::Staff {
+                access,
+                participant_id,
+            } => (
+                Entry::new(Actor::Staff(access.id), action).participant(*participant_id),
+                access.request_id.clone(),
             ),
-            (Side::Participant { .. }, Access::Read) => Ok(()),
+            Side::Participant { id, request_id } => (
+                Entry::new(Actor::Participant(*id), action).participant(*id),
+                request_id.clone(),
+            ),
         }
     }
 }

@@ -23,7 +23,7 @@ pub(super) struct CaseloadAccess {
     /// The staff member's id.
     pub id: i64,
     caseload: Caseload,
-    request_id: Option<String>,
+    pub request_id: Option<String>,
 }
 
 impl CaseloadAccess {

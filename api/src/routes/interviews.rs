@@ -28,7 +28,7 @@ use super::contact_requests::ContactRequestView;
 use super::participants::iana_time_zone;
 use super::staff::double_option;
 use crate::auth::{ParticipantCaller, StaffCaller};
-use crate::idempotency::{run_once, Idempotent};
+use crate::idempotency::{run_once_atomic, Idempotent};
 use crate::input::{not_blank, parse_query, Body, OptionalBody};
 use crate::preconditions::{etag, if_match};
 use crate::problem::ApiError;
@@ -335,6 +335,11 @@ fn transition(
         .map_err(|why| ApiError::Conflict(why.to_owned()))
 }
 
+/// A new interview for a participant who has withdrawn: nothing is recorded.
+fn withdrawn() -> ApiError {
+    ApiError::Conflict("the participant has withdrawn".into())
+}
+
 /// Records an interview. A phone's retry with the same `Idempotency-Key` gets the first answer
 /// again and records nothing more.
 async fn create(
@@ -345,54 +350,49 @@ async fn create(
     let location_of = asker.clone();
     let subject = asker.subject();
     let body = input.body;
-    let once = run_once(&state.db, subject, input.key, move |conn| {
+    let (audit, request_id) = asker.audit_entry("interview.created");
+    // The interview, its reminders, its audit entry and its webhook event are one statement on
+    // PostgreSQL (`interviews::create`); the participant is only read before it.
+    let once = run_once_atomic(&state.db, subject, input.key, move |conn| {
         let participant = asker.participant(conn)?;
         if participant.withdrawn_at.is_some() {
-            return Ok(Err(ApiError::Conflict(
-                "the participant has withdrawn".into(),
-            )));
+            return Ok(Err(withdrawn()));
         }
         let at = now();
         let starts_at = body.starts_at.naive_utc();
         let (kind, by) = asker.created_by();
-        let interview = interviews::create(
-            conn,
-            NewInterview {
-                participant_id: participant.id,
-                employer: body.employer.trim().to_owned(),
-                role_title: body.role_title.trim().to_owned(),
-                starts_at,
-                ends_at: starts_at + Duration::minutes(body.duration_minutes.unwrap_or(60)),
-                time_zone: body
-                    .time_zone
-                    .unwrap_or_else(|| participant.time_zone.clone()),
-                address: body.address,
-                video_link: body.video_link,
-                contact_person: body.contact_person,
-                specialist_attends: body.specialist_attends.unwrap_or(false),
-                notes: body.notes,
-                checklist: checklist_json(&body.checklist.unwrap_or_default()),
-                status: Status::Scheduled.as_str().to_owned(),
-                sequence: 0,
-                created_by_kind: kind.to_owned(),
-                created_by_id: by,
-                created_at: at,
-                updated_at: at,
-            },
-        )?;
-        // A new interview has no reminders yet: the planned ones are all it has.
-        let reminders = interviews::plan_reminders(
-            conn,
-            &interview,
-            &ReminderSettings::of(&participant),
-            false,
-            at,
-        )?;
-        asker.audit_change(conn, "interview.created", Some(interview.id))?;
-        Ok(Ok(InterviewView::new(
-            interview,
-            reminders.into_iter().map(utc).collect(),
-        )))
+        let new = NewInterview {
+            participant_id: participant.id,
+            employer: body.employer.trim().to_owned(),
+            role_title: body.role_title.trim().to_owned(),
+            starts_at,
+            ends_at: starts_at + Duration::minutes(body.duration_minutes.unwrap_or(60)),
+            time_zone: body
+                .time_zone
+                .unwrap_or_else(|| participant.time_zone.clone()),
+            address: body.address,
+            video_link: body.video_link,
+            contact_person: body.contact_person,
+            specialist_attends: body.specialist_attends.unwrap_or(false),
+            notes: body.notes,
+            checklist: checklist_json(&body.checklist.unwrap_or_default()),
+            status: Status::Scheduled.as_str().to_owned(),
+            sequence: 0,
+            created_by_kind: kind.to_owned(),
+            created_by_id: by,
+            created_at: at,
+            updated_at: at,
+        };
+        let settings = ReminderSettings::of(&participant);
+        let created = interviews::create(conn, new, &settings, &audit, request_id.as_deref())?;
+        Ok(match created {
+            Some(c) => Ok(InterviewView::new(
+                c.interview,
+                c.reminders.into_iter().map(utc).collect(),
+            )),
+            // They withdrew after the read above.
+            None => Err(withdrawn()),
+        })
     })
     .await?;
     // The headers follow from the body, so a replayed answer carries them too.

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::StoreError;
@@ -27,6 +27,7 @@ pub enum Value {
     OptInt32(Option<i32>),
     Text(Option<String>),
     Time(Option<NaiveDateTime>),
+    Bool(bool),
 }
 
 /// `(?, ?, ?), (?, ?, ?)`: the placeholders of `rows` rows of `width` values.
@@ -66,6 +67,7 @@ macro_rules! bind_all {
                 Value::OptInt32(v) => query.bind::<Nullable<Integer>, _>(*v),
                 Value::Text(v) => query.bind::<Nullable<Text>, _>(v.clone()),
                 Value::Time(v) => query.bind::<Nullable<Timestamp>, _>(*v),
+                Value::Bool(v) => query.bind::<Bool, _>(*v),
             };
         }
         query

@@ -5,10 +5,16 @@
 
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use std::sync::LazyLock;
 
+use super::audit::{self, Entry};
+use super::bulk::Value;
 use super::notifications::{self, NewNotification, Recipient};
 use super::participants::Participant;
+use super::prepared::Prepared;
 use super::{webhooks, StoreError};
 use crate::db::DbConnection;
 use crate::domain::interviews::Status;
@@ -153,19 +159,165 @@ impl ReminderSettings {
     }
 }
 
-pub fn create(conn: &mut DbConnection, new: NewInterview) -> Result<Interview, StoreError> {
-    // The stored row comes back with the insert (per backend: the combined connection cannot
-    // return a selected struct).
-    let created: Interview = crate::per_backend!(conn, |c| diesel::insert_into(interviews::table)
-        .values(&new)
-        .returning(Interview::as_returning())
-        .get_result(c))?;
-    webhooks::emit(
-        conn,
-        &Event::InterviewCreated(created.facts()),
-        created.created_at,
-    )?;
-    Ok(created)
+/// A new interview as recorded, with its reminders' due times, soonest first.
+#[derive(Debug)]
+pub struct Created {
+    pub interview: Interview,
+    pub reminders: Vec<NaiveDateTime>,
+}
+
+/// Records a new interview with what goes with it: its reminders (as `settings` plan them), its
+/// `interview.created` webhook event, and `audit` (naming the interview). `None` when the
+/// participant has withdrawn by then: nothing is written.
+///
+/// PostgreSQL: the id is drawn from the table's sequence, then one statement writes everything
+/// through data-modifying `WITH` clauses, so the whole is all or none without a transaction
+/// around it (see `Db::write_atomic`); the participant's withdrawal is checked in the same
+/// statement. SQLite: one statement for each kind of row, in the caller's write transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    new: NewInterview,
+    settings: &ReminderSettings,
+    audit: &Entry,
+    request_id: Option<&str>,
+) -> Result<Option<Created>, StoreError> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let id = diesel::select(sql::<BigInt>(
+                "nextval(pg_get_serial_sequence('interviews', 'id'))",
+            ))
+            .get_result(pg)?;
+            let interview = new.with_id(id);
+            let at = interview.created_at;
+            let reminders = reminder_plan(&interview, settings, false, at);
+            let mut values = interview_values(&interview);
+            values.push(notifications::enqueue_json(&reminders, at)?);
+            values.extend(audit::values(
+                &audit.clone().subject(SUBJECT, id),
+                request_id,
+                at,
+            ));
+            let event = Event::InterviewCreated(interview.facts());
+            values.extend(webhooks::emit_values(&event, at));
+            let written: Vec<WrittenId> = Prepared::new(&CREATE_SQL, &values).load(pg)?;
+            if written.is_empty() {
+                return Ok(None);
+            }
+            let mut due: Vec<NaiveDateTime> = reminders.iter().map(|r| r.due_at).collect();
+            due.sort_unstable();
+            Ok(Some(Created {
+                interview,
+                reminders: due,
+            }))
+        }
+        DbConnection::Sqlite(lite) => {
+            // The stored row comes back with the insert.
+            let interview: Interview = diesel::insert_into(interviews::table)
+                .values(&new)
+                .returning(Interview::as_returning())
+                .get_result(lite)?;
+            let at = interview.created_at;
+            webhooks::emit(conn, &Event::InterviewCreated(interview.facts()), at)?;
+            let reminders = plan_reminders(conn, &interview, settings, false, at)?;
+            audit::record(
+                conn,
+                &[audit.clone().subject(SUBJECT, interview.id)],
+                request_id,
+                at,
+            )?;
+            Ok(Some(Created {
+                interview,
+                reminders,
+            }))
+        }
+    }
+}
+
+/// The row [`create`]'s statement returns: the new interview's id, if it was written.
+#[derive(QueryableByName)]
+struct WrittenId {
+    #[diesel(sql_type = BigInt)]
+    #[expect(dead_code, reason = "only whether a row came back matters")]
+    id: i64,
+}
+
+/// The columns [`create`] writes on PostgreSQL, in the order of [`interview_values`]: the id and
+/// every column of [`NewInterview`].
+const CREATE_COLUMNS: &str = "id, participant_id, employer, role_title, starts_at, ends_at, \
+    time_zone, address, video_link, contact_person, specialist_attends, notes, checklist, \
+    status, sequence, created_by_kind, created_by_id, created_at, updated_at";
+
+/// The values of [`CREATE_COLUMNS`], then the participant's id again for the withdrawal check.
+fn interview_values(i: &Interview) -> Vec<Value> {
+    let text = |t: &str| Value::Text(Some(t.to_owned()));
+    vec![
+        Value::Int(i.id),
+        Value::Int(i.participant_id),
+        text(&i.employer),
+        text(&i.role_title),
+        Value::Time(Some(i.starts_at)),
+        Value::Time(Some(i.ends_at)),
+        text(&i.time_zone),
+        Value::Text(i.address.clone()),
+        Value::Text(i.video_link.clone()),
+        Value::Text(i.contact_person.clone()),
+        Value::Bool(i.specialist_attends),
+        Value::Text(i.notes.clone()),
+        text(&i.checklist),
+        text(&i.status),
+        Value::OptInt32(Some(i.sequence)),
+        text(&i.created_by_kind),
+        Value::Int(i.created_by_id),
+        Value::Time(Some(i.created_at)),
+        Value::Time(Some(i.updated_at)),
+        Value::Int(i.participant_id),
+    ]
+}
+
+/// The new interview (written only while its participant has not withdrawn), its reminders, its
+/// audit entry and its webhook event, in one statement.
+static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let placeholders = vec!["?"; CREATE_COLUMNS.split(',').count()].join(", ");
+    format!(
+        "WITH saved AS (INSERT INTO interviews ({CREATE_COLUMNS}) SELECT {placeholders} \
+         WHERE EXISTS (SELECT 1 FROM participants WHERE id = ? AND withdrawn_at IS NULL) \
+         RETURNING id), \
+         reminders AS ({}), audit AS ({} FROM saved), {} \
+         SELECT id FROM saved",
+        notifications::ENQUEUE_FROM_JSON,
+        audit::INSERT_SELECT,
+        webhooks::EMIT_CLAUSES,
+    )
+});
+
+impl NewInterview {
+    /// The interview as [`create`] writes it under `id`.
+    fn with_id(self, id: i64) -> Interview {
+        Interview {
+            id,
+            participant_id: self.participant_id,
+            employer: self.employer,
+            role_title: self.role_title,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            time_zone: self.time_zone,
+            address: self.address,
+            video_link: self.video_link,
+            contact_person: self.contact_person,
+            specialist_attends: self.specialist_attends,
+            notes: self.notes,
+            checklist: self.checklist,
+            debrief: None,
+            cancel_reason: None,
+            status: self.status,
+            outcome: None,
+            sequence: self.sequence,
+            created_by_kind: self.created_by_kind,
+            created_by_id: self.created_by_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 fn get(conn: &mut DbConnection, id: i64) -> Result<Interview, StoreError> {
@@ -425,16 +577,30 @@ pub fn replan_reminders(
 /// Plans the reminders of an interview that has none pending (a new one, or one whose reminders
 /// were just cancelled), in one statement. Returns their due times, soonest first: with nothing
 /// else pending, these are the interview's pending reminders.
-pub fn plan_reminders(
+fn plan_reminders(
     conn: &mut DbConnection,
     interview: &Interview,
     settings: &ReminderSettings,
     only_last: bool,
     now: NaiveDateTime,
 ) -> Result<Vec<NaiveDateTime>, StoreError> {
+    let reminders = reminder_plan(interview, settings, only_last, now);
+    let mut due = notifications::enqueue_many(conn, &reminders, now)?;
+    due.sort_unstable();
+    Ok(due)
+}
+
+/// The reminders an interview wants from `now` on: none unless its status wants reminders; with
+/// `only_last`, just the last one before it starts.
+fn reminder_plan(
+    interview: &Interview,
+    settings: &ReminderSettings,
+    only_last: bool,
+    now: NaiveDateTime,
+) -> Vec<NewNotification> {
     let status = crate::domain::interviews::Status::parse(&interview.status);
     if !status.is_some_and(|s| s.wants_reminders()) {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let starts_at = interview.starts_at.and_utc();
     let mut plan = reminders::plan(
@@ -447,8 +613,7 @@ pub fn plan_reminders(
     if only_last {
         plan = plan.into_iter().last().into_iter().collect();
     }
-    let reminders: Vec<NewNotification> = plan
-        .into_iter()
+    plan.into_iter()
         .map(|planned| NewNotification {
             recipient: Recipient::Participant(interview.participant_id),
             kind: REMINDER_KIND,
@@ -467,10 +632,7 @@ pub fn plan_reminders(
             due_at: planned.due_at.naive_utc(),
             expires_at: Some(interview.starts_at),
         })
-        .collect();
-    let mut due = notifications::enqueue_many(conn, &reminders, now)?;
-    due.sort_unstable();
-    Ok(due)
+        .collect()
 }
 
 /// The interview's reminders still to be sent, soonest first.

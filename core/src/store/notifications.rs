@@ -67,8 +67,9 @@ impl Notification {
     }
 }
 
-/// A notification as stored, before the worker has touched it.
-#[derive(Insertable)]
+/// A notification as stored, before the worker has touched it. Serialised, it is one element of
+/// [`ENQUEUE_FROM_JSON`]'s array (its field names are the column names).
+#[derive(Insertable, serde::Serialize)]
 #[diesel(table_name = notifications, treat_none_as_default_value = false)]
 struct NewRow<'a> {
     recipient_kind: &'static str,
@@ -144,6 +145,32 @@ pub fn enqueue_many(
     .do_nothing()
     .returning(notifications::due_at)
     .get_results(c))?)
+}
+
+/// [`enqueue_many`] as a clause of a PostgreSQL statement that writes a record and what goes
+/// with it through data-modifying `WITH` clauses (see `store::prepared`): the notifications are
+/// written only if the statement's clause `saved` wrote a row. Its one placeholder takes
+/// [`enqueue_json`]. The rows come as one JSON array, so the SQL is the same for any number of
+/// them and stays prepared.
+pub(crate) const ENQUEUE_FROM_JSON: &str = "INSERT INTO notifications (recipient_kind, \
+    recipient_id, kind, dedupe_key, subject_type, subject_id, payload, due_at, expires_at, status, \
+    attempts, next_attempt_at, created_at, updated_at) SELECT r.recipient_kind, r.recipient_id, \
+    r.kind, r.dedupe_key, r.subject_type, r.subject_id, r.payload, r.due_at, r.expires_at, \
+    r.status, r.attempts, r.next_attempt_at, r.created_at, r.updated_at \
+    FROM json_to_recordset(?::json) AS r(recipient_kind text, recipient_id bigint, kind text, \
+    dedupe_key text, subject_type text, subject_id bigint, payload text, due_at timestamp, \
+    expires_at timestamp, status text, attempts integer, next_attempt_at timestamp, \
+    created_at timestamp, updated_at timestamp) \
+    WHERE EXISTS (SELECT 1 FROM saved) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// The value of [`ENQUEUE_FROM_JSON`]'s placeholder: the rows [`enqueue_many`] would write.
+pub(crate) fn enqueue_json(
+    new: &[NewNotification],
+    now: NaiveDateTime,
+) -> Result<bulk::Value, StoreError> {
+    let rows: Vec<NewRow<'_>> = new.iter().map(|n| NewRow::of(n, now)).collect();
+    let json = serde_json::to_string(&rows).map_err(|e| StoreError::Internal(e.into()))?;
+    Ok(bulk::Value::Text(Some(json)))
 }
 
 /// [`enqueue_many`] for any number, a few hundred rows per statement; returns how many were

@@ -11,7 +11,7 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp, Untyped};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp, Untyped};
 use diesel::{PgConnection, QueryResult, QueryableByName, RunQueryDsl};
 
 use super::bulk::Value;
@@ -57,6 +57,7 @@ impl QueryFragment<Pg> for Prepared<'_> {
                 Some(Value::OptInt32(v)) => out.push_bind_param::<Nullable<Integer>, _>(v)?,
                 Some(Value::Text(v)) => out.push_bind_param::<Nullable<Text>, _>(v)?,
                 Some(Value::Time(v)) => out.push_bind_param::<Nullable<Timestamp>, _>(v)?,
+                Some(Value::Bool(v)) => out.push_bind_param::<Bool, _>(v)?,
                 None => {
                     return Err(diesel::result::Error::QueryBuilderError(
                         "a prepared statement has more placeholders than values".into(),

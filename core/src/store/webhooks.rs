@@ -8,6 +8,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::bulk::Value;
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::webhooks::{self, Event, EventType};
@@ -307,6 +308,39 @@ pub fn emit_all(
         ids.push(Some(event_id));
     }
     Ok(ids)
+}
+
+/// [`emit`] as clauses of a PostgreSQL statement that writes a record and what goes with it
+/// through data-modifying `WITH` clauses (see `store::prepared`): the event and its deliveries
+/// are written only if the statement's clause `saved` wrote a row and an active endpoint
+/// subscribes to the event's type. The endpoints are picked and held as in
+/// [`subscribed_endpoints`]. Its placeholders take [`emit_values`].
+pub(crate) const EMIT_CLAUSES: &str = "subscribers AS (SELECT e.id FROM webhook_subscriptions s \
+    JOIN webhook_endpoints e ON e.id = s.endpoint_id WHERE s.event_type = ? AND e.status = ? \
+    AND EXISTS (SELECT 1 FROM saved) FOR KEY SHARE OF e), \
+    event AS (INSERT INTO webhook_events (event_id, event_type, payload, created_at) \
+    SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM subscribers) RETURNING id), \
+    queued AS (INSERT INTO webhook_deliveries (webhook_event_id, endpoint_id, status, attempts, \
+    next_attempt_at, created_at, updated_at) \
+    SELECT event.id, subscribers.id, 'pending', 0, ?, ?, ? FROM event, subscribers)";
+
+/// The values of [`EMIT_CLAUSES`]' placeholders, in its order.
+pub(crate) fn emit_values(event: &Event, now: NaiveDateTime) -> [Value; 9] {
+    let event_type = event.event_type().as_str();
+    let event_id = webhooks::new_event_id(now.and_utc());
+    let body = webhooks::payload(&event_id, event_type, now, event.data());
+    let text = |t: &str| Value::Text(Some(t.to_owned()));
+    [
+        text(event_type),
+        text(EndpointStatus::Active.as_str()),
+        Value::Text(Some(event_id)),
+        text(event_type),
+        Value::Text(Some(body)),
+        Value::Time(Some(now)),
+        Value::Time(Some(now)),
+        Value::Time(Some(now)),
+        Value::Time(Some(now)),
+    ]
 }
 
 /// The active endpoints subscribed to `event_type`.
