@@ -9,6 +9,7 @@ pub mod csv;
 pub mod deprecation;
 pub mod idempotency;
 pub mod input;
+pub mod json_time;
 pub mod metrics;
 pub mod pagination;
 pub mod preconditions;

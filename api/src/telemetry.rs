@@ -1,7 +1,7 @@
 //! Logging: `tracing` with a request id on every line of a request, text or JSON.
 //!
-//! The request span records the method, the route pattern and the status, never the query
-//! string or headers: those may carry tokens or codes.
+//! A request's span carries its id and method, and its last line adds the route pattern and the
+//! status; never the path's values, the query string or headers: those may carry tokens or codes.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -38,34 +38,27 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestId>()
             .map(|id| id.to_string())
             .unwrap_or_default();
-        // The route pattern is known only after routing; it is recorded when the request ends.
+        // The route and status are known only when the request ends: they go on its last line
+        // (recording them on the span instead costs the JSON formatter a re-encoding of the
+        // span's fields at each record, a sixth of a small request's CPU).
         tracing::info_span!(
             "request",
             request_id = %request_id,
             method = %request.method(),
-            route = tracing::field::Empty,
-            status = tracing::field::Empty,
         )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let status = match outcome {
-            Ok(res) => {
-                let route = res
-                    .request()
-                    .match_pattern()
-                    .unwrap_or_else(|| "unmatched".into());
-                span.record("route", route.as_str());
-                res.status().as_u16()
-            }
-            Err(e) => e.as_response_error().status_code().as_u16(),
+        let (route, status) = match outcome {
+            Ok(res) => (res.request().match_pattern(), res.status().as_u16()),
+            Err(e) => (None, e.as_response_error().status_code().as_u16()),
         };
-        span.record("status", status);
+        let route = route.as_deref().unwrap_or("unmatched");
         span.in_scope(|| {
             if status >= 500 {
-                tracing::warn!(status, "request failed");
+                tracing::warn!(route, status, "request failed");
             } else {
-                tracing::info!(status, "request done");
+                tracing::info!(route, status, "request done");
             }
         });
     }

@@ -283,6 +283,10 @@ async fn no_secret_reaches_the_log() {
         written.contains("request done"),
         "the log has request lines: {written}"
     );
+    assert!(
+        written.contains("/v1/participants") && written.contains("201"),
+        "a request's last line names its route and status: {written}"
+    );
     let secrets = [
         PASSWORD.to_owned(),
         "a wrong guess at it".to_owned(),

@@ -247,13 +247,17 @@ pub struct CreatedBy {
     id: i64,
 }
 
+/// An interview as both sides see it. Its instants are written by `json_time`, as chrono would
+/// write them, for the interview list's sake (the most frequent read).
 #[derive(Debug, Serialize)]
 pub struct InterviewView {
     id: i64,
     participant_id: i64,
     employer: String,
     role_title: String,
+    #[serde(serialize_with = "crate::json_time::rfc3339")]
     starts_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::rfc3339")]
     ends_at: DateTime<Utc>,
     duration_minutes: i64,
     time_zone: String,
@@ -268,9 +272,12 @@ pub struct InterviewView {
     status: String,
     outcome: Option<String>,
     sequence: i32,
+    #[serde(serialize_with = "crate::json_time::rfc3339_list")]
     reminders: Vec<DateTime<Utc>>,
     created_by: CreatedBy,
+    #[serde(serialize_with = "crate::json_time::rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::json_time::rfc3339")]
     updated_at: DateTime<Utc>,
 }
 
