@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
-use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use std::sync::LazyLock;
@@ -183,10 +182,11 @@ pub fn create(
 ) -> Result<Option<Created>, StoreError> {
     match conn {
         DbConnection::Postgresql(pg) => {
-            let id = diesel::select(sql::<BigInt>(
-                "nextval(pg_get_serial_sequence('interviews', 'id'))",
-            ))
-            .get_result(pg)?;
+            let drawn: Vec<Id> = Prepared::new(NEXT_ID_SQL, &[]).load(pg)?;
+            let id = drawn
+                .first()
+                .map(|d| d.id)
+                .ok_or_else(|| StoreError::Internal(anyhow::anyhow!("nextval returned no row")))?;
             let interview = new.with_id(id);
             let at = interview.created_at;
             let reminders = reminder_plan(&interview, settings, false, at);
@@ -199,7 +199,7 @@ pub fn create(
             ));
             let event = Event::InterviewCreated(interview.facts());
             values.extend(webhooks::emit_values(&event, at));
-            let written: Vec<WrittenId> = Prepared::new(&CREATE_SQL, &values).load(pg)?;
+            let written: Vec<Id> = Prepared::new(&CREATE_SQL, &values).load(pg)?;
             if written.is_empty() {
                 return Ok(None);
             }
@@ -233,13 +233,16 @@ pub fn create(
     }
 }
 
-/// The row [`create`]'s statement returns: the new interview's id, if it was written.
+/// An interview's id, as [`create`]'s statements return it.
 #[derive(QueryableByName)]
-struct WrittenId {
+struct Id {
     #[diesel(sql_type = BigInt)]
-    #[expect(dead_code, reason = "only whether a row came back matters")]
     id: i64,
 }
+
+/// The next id of the interviews' identity column, drawn before the insert so that the rows
+/// written with it can name it.
+const NEXT_ID_SQL: &str = "SELECT nextval(pg_get_serial_sequence('interviews', 'id')) AS id";
 
 /// The columns [`create`] writes on PostgreSQL, in the order of [`interview_values`]: the id and
 /// every column of [`NewInterview`].
