@@ -343,7 +343,7 @@ pub(crate) fn emit_values(event: &Event, now: NaiveDateTime) -> [Value; 9] {
     ]
 }
 
-/// The active endpoints subscribed to `event_type`.
+/// The active endpoints subscribed to `event_type` ([`EMIT_CLAUSES`] picks the same in SQL).
 fn subscribed_endpoints(conn: &mut DbConnection, event_type: &str) -> Result<Vec<i64>, StoreError> {
     let subscribed = webhook_subscriptions::table
         .inner_join(webhook_endpoints::table)
