@@ -13,7 +13,7 @@ use super::audit::{self, Entry};
 use super::bulk::Value;
 use super::notifications::{self, NewNotification, Recipient};
 use super::participants::Participant;
-use super::prepared::Prepared;
+use super::prepared::{Prepared, Statement};
 use super::{webhooks, StoreError};
 use crate::db::DbConnection;
 use crate::domain::interviews::Status;
@@ -182,7 +182,7 @@ pub fn create(
 ) -> Result<Option<Created>, StoreError> {
     match conn {
         DbConnection::Postgresql(pg) => {
-            let drawn: Vec<Id> = Prepared::new(NEXT_ID_SQL, &[]).load(pg)?;
+            let drawn: Vec<Id> = Prepared::<NextId>::new(&[]).load(pg)?;
             let id = drawn
                 .first()
                 .map(|d| d.id)
@@ -199,7 +199,7 @@ pub fn create(
             ));
             let event = Event::InterviewCreated(interview.facts());
             values.extend(webhooks::emit_values(&event, at));
-            let written: Vec<Id> = Prepared::new(&CREATE_SQL, &values).load(pg)?;
+            let written: Vec<Id> = Prepared::<CreateStatement>::new(&values).load(pg)?;
             if written.is_empty() {
                 return Ok(None);
             }
@@ -242,7 +242,22 @@ struct Id {
 
 /// The next id of the interviews' identity column, drawn before the insert so that the rows
 /// written with it can name it.
-const NEXT_ID_SQL: &str = "SELECT nextval(pg_get_serial_sequence('interviews', 'id')) AS id";
+struct NextId;
+
+impl Statement for NextId {
+    fn sql() -> &'static str {
+        "SELECT nextval(pg_get_serial_sequence('interviews', 'id')) AS id"
+    }
+}
+
+/// [`CREATE_SQL`], as a prepared statement.
+struct CreateStatement;
+
+impl Statement for CreateStatement {
+    fn sql() -> &'static str {
+        &CREATE_SQL
+    }
+}
 
 /// The columns [`create`] writes on PostgreSQL, in the order of [`interview_values`]: the id and
 /// every column of [`NewInterview`].

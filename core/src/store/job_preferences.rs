@@ -13,7 +13,7 @@ use diesel::prelude::*;
 
 use super::audit::{self, Entry};
 use super::bulk::Value;
-use super::prepared::Prepared;
+use super::prepared::{Prepared, Statement};
 use super::{Page, StoreError};
 use crate::db::DbConnection;
 use crate::domain::job_preferences::JobPreferences;
@@ -407,6 +407,22 @@ static CREATE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// [`REPLACE_SQL`] and [`CREATE_SQL`], as prepared statements.
+struct Replace;
+struct Create;
+
+impl Statement for Replace {
+    fn sql() -> &'static str {
+        &REPLACE_SQL
+    }
+}
+
+impl Statement for Create {
+    fn sql() -> &'static str {
+        &CREATE_SQL
+    }
+}
+
 impl Document {
     /// The values of [`DOCUMENT_COLUMNS`], in its order.
     fn values(&self) -> Vec<Value> {
@@ -484,7 +500,7 @@ fn replace(
                 Value::OptInt32(seen),
             ]);
             values.extend(records.values(document.updated_at));
-            Ok(Prepared::new(&REPLACE_SQL, &values)
+            Ok(Prepared::<Replace>::new(&values)
                 .load(pg)?
                 .into_iter()
                 .next())
@@ -525,7 +541,7 @@ fn create(
             let mut values = vec![Value::Int(participant_id)];
             values.extend(document.values());
             values.extend(records.values(document.updated_at));
-            Ok(Prepared::new(&CREATE_SQL, &values)
+            Ok(Prepared::<Create>::new(&values)
                 .load(pg)?
                 .into_iter()
                 .next())

@@ -134,10 +134,13 @@ pub fn create(conn: &mut DbConnection, new: NewParticipant) -> Result<Participan
 
 /// A participant by id, for their own session (no caseload check: the id comes from the session).
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Participant, StoreError> {
-    Ok(participants::table
+    // On the backend's own connection, where the query's type alone names its prepared statement;
+    // through the combined connection diesel builds the SQL on every call to find it by its text
+    // (a fifth of a new interview's CPU in the server). Most writes about a participant read them.
+    Ok(crate::per_backend!(conn, |c| participants::table
         .find(id)
         .select(Participant::as_select())
-        .first(conn)?)
+        .first(c))?)
 }
 
 /// A participant by id if `caseload` includes them; otherwise `NotFound`, exactly as if the id
