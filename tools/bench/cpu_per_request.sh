@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The server's CPU per read, counted exactly: `tools/bench/cpu_per_read.sh [path]`.
+# The server's CPU per request, counted exactly: `tools/bench/cpu_per_request.sh [path]`, a GET of the
+# path (the interview list by default), or with BODY='{...}' a POST of that JSON body to it.
 #
 # Instructions do not depend on how busy the machine is, so two versions compare exactly even on
 # a shared machine, where the requests/s of tools/bench/load.sh do not. It seeds a new PostgreSQL
@@ -10,8 +11,10 @@
 # all of the server's threads, with the functions that cost the most.
 #
 # Knobs (environment): REQUESTS (2000), WARMUP (300), SAMPLE (100), PARTICIPANTS (10000),
-# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres), IPS_BIN (an already built `ips`), TOP (25).
-# The path defaults to the interview list, /v1/me/interviews?limit=20.
+# PGHOST/PGPORT/PGUSER (127.0.0.1/5432/postgres), IPS_BIN (an already built `ips`), TOP (25),
+# BODY (a JSON body to POST instead of a GET; the answers must then be 201).
+# A new interview: BODY='{"employer":"Kiwi","role_title":"Lager","starts_at":"2027-03-01T10:00:00Z"}' \
+#   tools/bench/cpu_per_request.sh /v1/me/interviews
 set -euo pipefail
 
 path=${1:-/v1/me/interviews?limit=20}
@@ -67,10 +70,11 @@ server_pid=$!
 
 # One keep-alive connection; each call sends `count` requests and checks every answer is 200.
 drive() {
-  python3 - "$port" "$path" "$work/tokens.txt" "$1" "$server_pid" <<'EOF'
+  python3 - "$port" "$path" "$work/tokens.txt" "$1" "$server_pid" "${BODY:-}" <<'EOF'
 import http.client, os, sys, time
 port, path, tokens_file, count = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-server = int(sys.argv[5])
+server, body = int(sys.argv[5]), sys.argv[6].encode()
+method, expected = ("POST", 201) if body else ("GET", 200)
 tokens = [line.strip() for line in open(tokens_file) if line.strip()]
 # Under valgrind the server takes a while to start.
 for attempt in range(3000):
@@ -86,17 +90,20 @@ for attempt in range(3000):
 else:
     sys.exit("the server did not start")
 for i in range(count):
-    conn.request("GET", path, headers={"Authorization": "Bearer " + tokens[i % len(tokens)]})
+    headers = {"Authorization": "Bearer " + tokens[i % len(tokens)]}
+    if body:
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=body or None, headers=headers)
     answer = conn.getresponse()
-    body = answer.read()
-    if answer.status != 200:
-        sys.exit(f"{path}: {answer.status} {body[:200]!r}")
+    text = answer.read()
+    if answer.status != expected:
+        sys.exit(f"{method} {path}: {answer.status} {text[:200]!r}")
 EOF
 }
 
 drive "$warmup" || {
-  echo "the server did not answer:" >&2
-  tail -5 "$work/server.log" "$work/valgrind.log" >&2
+  echo "the warm-up failed:" >&2
+  tail -n 5 "$work/server.log" "$work/valgrind.log" >&2
   exit 1
 }
 callgrind_control -i on "$server_pid" >/dev/null 2>&1
@@ -107,7 +114,7 @@ kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
 total=$(awk '/Collected :/ { print $NF }' "$work/valgrind.log")
-echo "== $path: $requests requests, $(printf "%'d" $((total / requests))) instructions per request (all threads)"
+echo "== ${BODY:+POST }$path: $requests requests, $(printf "%'d" $((total / requests))) instructions per request (all threads)"
 echo "== the costliest functions, inclusive, per request:"
 callgrind_annotate --inclusive=yes "$work/callgrind.out.1" 2>/dev/null |
   awk -v n="$requests" '/^ *[0-9,]+ .*:/ { c = $1; gsub(",", "", c); $1 = ""; printf "%10d %s\n", c / n, substr($0, 1, 150) }' |
