@@ -354,21 +354,11 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     let back_after = back_by_itself(&app, &targets, restored_at, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     stop.store(true, Ordering::SeqCst);
-    let mut attempts = Vec::new();
-    for handle in clients {
-        attempts.extend(handle.await.expect("a client of the stream failed"));
-    }
-
-    // What the stream saw, by kind and status.
-    let mut tally: BTreeMap<(Kind, u16), usize> = BTreeMap::new();
-    for a in &attempts {
-        *tally.entry((a.kind, a.status)).or_default() += 1;
-    }
-    let slowest = attempts
-        .iter()
-        .map(|a| a.answered - a.sent)
-        .max()
-        .unwrap_or_default();
+    let Seen {
+        attempts,
+        tally,
+        slowest,
+    } = gather(clients).await;
     let in_flight = attempts
         .iter()
         .filter(|a| {
@@ -417,20 +407,7 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     );
 
     // No partial writes: a 2xx left its record whole, a 503 left it whole or absent.
-    let mut committed_unseen = 0;
-    for a in &attempts {
-        let found = whole_or_absent(&direct, a, reminders_per_interview);
-        if a.status == 201 {
-            assert_eq!(
-                found, 1,
-                "{:?} {} answered 201 but is not stored",
-                a.kind, a.key
-            );
-        }
-        if a.status == 503 {
-            committed_unseen += found;
-        }
-    }
+    let committed_unseen = committed_behind_503s(&direct, &attempts, reminders_per_interview);
     // No reminder of an interview that does not exist, and no interview without its reminders.
     assert_eq!(
         direct.number(
@@ -502,6 +479,60 @@ async fn a_database_cut_mid_stream_answers_503_and_leaves_no_partial_writes() {
     println!(
         "{committed_unseen} requests answered 503 had committed (their retries were replayed)"
     );
+}
+
+/// What the stream's clients saw, once stopped: every attempt, their count by kind and status,
+/// and the slowest answer.
+pub(crate) struct Seen {
+    pub(crate) attempts: Vec<Attempt>,
+    pub(crate) tally: BTreeMap<(Kind, u16), usize>,
+    pub(crate) slowest: Duration,
+}
+
+/// Waits for the clients (already told to stop) and gathers what they saw.
+pub(crate) async fn gather(clients: Vec<tokio::task::JoinHandle<Vec<Attempt>>>) -> Seen {
+    let mut attempts = Vec::new();
+    for handle in clients {
+        attempts.extend(handle.await.expect("a client of the stream failed"));
+    }
+    let mut tally: BTreeMap<(Kind, u16), usize> = BTreeMap::new();
+    for a in &attempts {
+        *tally.entry((a.kind, a.status)).or_default() += 1;
+    }
+    let slowest = attempts
+        .iter()
+        .map(|a| a.answered - a.sent)
+        .max()
+        .unwrap_or_default();
+    Seen {
+        attempts,
+        tally,
+        slowest,
+    }
+}
+
+/// No partial writes: asserts that each 201 left its record whole and each 503 left it whole or
+/// absent; returns how many 503s hid a commit (their retries must be replayed).
+pub(crate) fn committed_behind_503s(
+    direct: &Direct,
+    attempts: &[Attempt],
+    reminders_per_interview: i64,
+) -> usize {
+    let mut committed = 0;
+    for a in attempts {
+        let found = whole_or_absent(direct, a, reminders_per_interview);
+        if a.status == 201 {
+            assert_eq!(
+                found, 1,
+                "{:?} {} answered 201 but is not stored",
+                a.kind, a.key
+            );
+        }
+        if a.status == 503 {
+            committed += found;
+        }
+    }
+    committed
 }
 
 /// Asks until the database answers again (every answer meanwhile a 503 Problem), failing after

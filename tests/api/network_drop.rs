@@ -18,7 +18,6 @@
 //! test re-runs its own binary inside the namespace; without `unshare` and `tc`, or where user
 //! namespaces are disabled, it says it skipped.
 
-use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -28,7 +27,10 @@ use std::time::{Duration, Instant};
 
 use ips_core::Db;
 
-use crate::database_faults::{back_by_itself, client, whole_or_absent, Direct, Kind, Targets};
+use crate::database_faults::{
+    back_by_itself, client, committed_behind_503s, gather, whole_or_absent, Direct, Kind, Seen,
+    Targets,
+};
 use crate::fake_fcm::FakeFcm;
 use crate::helpers::{backend, TestApp, TestBackend, TestDatabase, World};
 use crate::tcp_proxy::{Endpoint, Proxy};
@@ -145,20 +147,11 @@ async fn inside_a_network_namespace() {
     let healed_after = back_by_itself(&app, &targets, back_at, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::SeqCst);
-    let mut attempts = Vec::new();
-    for handle in clients {
-        attempts.extend(handle.await.expect("a client of the stream failed"));
-    }
-
-    let mut tally: BTreeMap<(Kind, u16), usize> = BTreeMap::new();
-    for a in &attempts {
-        *tally.entry((a.kind, a.status)).or_default() += 1;
-    }
-    let slowest = attempts
-        .iter()
-        .map(|a| a.answered - a.sent)
-        .max()
-        .unwrap_or_default();
+    let Seen {
+        attempts,
+        tally,
+        slowest,
+    } = gather(clients).await;
     // Caught mid-request: sent before the drop, answered after it.
     let caught: Vec<_> = attempts
         .iter()
@@ -206,20 +199,7 @@ async fn inside_a_network_namespace() {
     );
 
     // No partial writes, and a retry of each 503 with its key gives exactly one record.
-    let mut committed_unseen = 0;
-    for a in &attempts {
-        let found = whole_or_absent(&direct, a, reminders_per_interview);
-        if a.status == 201 {
-            assert_eq!(
-                found, 1,
-                "{:?} {} answered 201 but is not stored",
-                a.kind, a.key
-            );
-        }
-        if a.status == 503 {
-            committed_unseen += found;
-        }
-    }
+    let committed_unseen = committed_behind_503s(&direct, &attempts, reminders_per_interview);
     let mut replayed = 0;
     for a in attempts
         .iter()
