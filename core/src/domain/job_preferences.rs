@@ -196,7 +196,7 @@ impl JobPreferences {
 }
 
 /// The document's fields in the order they are declared (and shown).
-const FIELD_ORDER: &[&str] = &[
+pub const FIELD_ORDER: &[&str] = &[
     "goal",
     "desired_roles",
     "industries",

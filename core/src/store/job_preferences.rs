@@ -348,7 +348,8 @@ const ROW_COLUMNS: &str = "participant_id, goal, desired_roles, industries, inte
     max_commute_minutes, avoid, disclosure, disclosure_notes, notes, version, updated_at, \
     updated_by_kind, updated_by_id";
 
-/// The document's columns, in the order of [`Document::values`].
+/// The document's columns, in the order of [`Document::values`]: the document's fields
+/// (`domain::job_preferences::FIELD_ORDER`, as a test below holds), then who saved it when.
 const DOCUMENT_COLUMNS: [&str; 18] = [
     "goal",
     "desired_roles",
@@ -634,4 +635,17 @@ pub fn history(
         items: changes,
         next_after: page.next_after,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DOCUMENT_COLUMNS;
+    use crate::domain::job_preferences::FIELD_ORDER;
+
+    #[test]
+    fn the_document_columns_are_its_fields_then_who_saved_it_when() {
+        let (fields, saved) = DOCUMENT_COLUMNS.split_at(FIELD_ORDER.len());
+        assert_eq!(fields, FIELD_ORDER);
+        assert_eq!(saved, ["updated_at", "updated_by_kind", "updated_by_id"]);
+    }
 }
