@@ -108,12 +108,12 @@ mod tests {
 
     fn ours(at: &DateTime<Utc>) -> String {
         let mut out = Vec::new();
-        rfc3339(at, &mut serde_json::Serializer::new(&mut out)).unwrap();
-        String::from_utf8(out).unwrap()
+        rfc3339(at, &mut serde_json::Serializer::new(&mut out)).expect("written");
+        String::from_utf8(out).expect("UTF-8")
     }
 
     fn chronos(at: &DateTime<Utc>) -> String {
-        serde_json::to_string(at).unwrap()
+        serde_json::to_string(at).expect("written")
     }
 
     #[test]
@@ -149,7 +149,7 @@ mod tests {
         // A leap second, as chrono represents it.
         let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
             .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_250_000_000))
-            .unwrap()
+            .expect("a leap second")
             .and_utc();
         assert_eq!(ours(&leap), chronos(&leap));
         // Every minute of a day and a spread of days, with a stored-precision fraction.
@@ -168,10 +168,10 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 6).unwrap() + chrono::Duration::milliseconds(7),
         ];
         let mut out = Vec::new();
-        rfc3339_list(&list, &mut serde_json::Serializer::new(&mut out)).unwrap();
+        rfc3339_list(&list, &mut serde_json::Serializer::new(&mut out)).expect("written");
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            serde_json::to_string(&list).unwrap()
+            String::from_utf8(out).expect("UTF-8"),
+            serde_json::to_string(&list).expect("written")
         );
     }
 }
